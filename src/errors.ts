@@ -1,0 +1,124 @@
+/**
+ * Every error drydock raises on purpose. Each carries a stable `code` (for scripts and tests),
+ * an optional user-facing `hint`, and the process exit code the CLI maps it to.
+ * Only the CLI entry point turns these into messages; everything else throws or returns them.
+ */
+
+/** Exit codes, documented in the README. */
+export const ExitCode = {
+  ok: 0,
+  /** A run halted on a failure, a check found the cluster unhealthy, or a runbook is invalid. */
+  failed: 1,
+  /** Usage error: unknown flag, missing file, bad option value. */
+  usage: 2,
+  /** Refused for safety: unhealthy pre-flight, quorum at risk, lock held, host key mismatch. */
+  refused: 3,
+  /** Interrupted by SIGINT/SIGTERM at a safe point; resumable. */
+  interrupted: 130,
+  /** A bug in drydock. */
+  internal: 70,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export interface DrydockErrorOptions {
+  hint?: string;
+  cause?: unknown;
+}
+
+export abstract class DrydockError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: ExitCodeValue;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: DrydockErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** The user asked for something the CLI can't parse or find. */
+export class UsageError extends DrydockError {
+  readonly code = 'DRYDOCK_USAGE';
+  readonly exitCode = ExitCode.usage;
+}
+
+/** One located problem in a runbook or inventory file. */
+export interface Problem {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted path of the offending field, e.g. `stages[2].timeout`; empty for the whole document. */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+/** A runbook or inventory failed to parse or validate; carries every problem found. */
+export class InvalidInputError extends DrydockError {
+  readonly code = 'DRYDOCK_INVALID_INPUT';
+  readonly exitCode = ExitCode.failed;
+  constructor(
+    readonly problems: Problem[],
+    options: DrydockErrorOptions = {},
+  ) {
+    super(`${problems.length} problem${problems.length === 1 ? '' : 's'} found`, options);
+  }
+}
+
+/** A plan or run would break Swarm safety (quorum, leader, manager concurrency). */
+export class SafetyRefusal extends DrydockError {
+  readonly code = 'DRYDOCK_SAFETY_REFUSED';
+  readonly exitCode = ExitCode.refused;
+}
+
+/** Another run holds the cluster lock, or the lock is stale. */
+export class LockHeldError extends DrydockError {
+  readonly code = 'DRYDOCK_LOCK_HELD';
+  readonly exitCode = ExitCode.refused;
+}
+
+/** The SSH host key did not match known_hosts, or the host is unknown under strict checking. */
+export class HostKeyError extends DrydockError {
+  readonly code = 'DRYDOCK_HOST_KEY';
+  readonly exitCode = ExitCode.refused;
+}
+
+/** Could not reach a node or the Docker API. */
+export class ConnectionError extends DrydockError {
+  readonly code = 'DRYDOCK_CONNECTION';
+  readonly exitCode = ExitCode.failed;
+}
+
+/** A run halted on a failed stage or check; the journal holds the details. */
+export class HaltError extends DrydockError {
+  readonly code = 'DRYDOCK_HALTED';
+  readonly exitCode = ExitCode.failed;
+}
+
+/** The journal is missing, corrupt, or belongs to a different runbook. */
+export class JournalError extends DrydockError {
+  readonly code = 'DRYDOCK_JOURNAL';
+  readonly exitCode = ExitCode.usage;
+}
+
+/** The run was interrupted by a signal at a safe point. */
+export class InterruptedError extends DrydockError {
+  readonly code = 'DRYDOCK_INTERRUPTED';
+  readonly exitCode = ExitCode.interrupted;
+}
+
+/** A bug: something drydock assumed could not happen. */
+export class InternalError extends DrydockError {
+  readonly code = 'DRYDOCK_INTERNAL';
+  readonly exitCode = ExitCode.internal;
+}
+
+export function isDrydockError(error: unknown): error is DrydockError {
+  return error instanceof DrydockError;
+}
+
+/** For exhaustive switches: fails to compile when a union member is unhandled. */
+export function assertNever(value: never, what = 'value'): never {
+  throw new InternalError(`unhandled ${what}: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,122 @@
+import type { CheckName, StageKind } from '../runbook/types.js';
+
+/**
+ * Cluster facts: what the planner knows about the cluster, from an inventory file or read from
+ * a live cluster. Pure data; the planner never fetches anything itself.
+ */
+export interface ClusterFacts {
+  source: 'inventory' | 'docker';
+  /** Where the facts came from (inventory path or Docker endpoint), for the plan header. */
+  origin: string;
+  nodes: NodeFacts[];
+  services: ServiceFacts[];
+}
+
+export interface NodeFacts {
+  id: string;
+  hostname: string;
+  address: string;
+  role: 'manager' | 'worker';
+  leader: boolean;
+  availability: 'active' | 'pause' | 'drain';
+  state: 'unknown' | 'down' | 'ready' | 'disconnected';
+  /** Managers only. */
+  reachability?: 'unknown' | 'unreachable' | 'reachable';
+  labels: Record<string, string>;
+  engineVersion: string;
+}
+
+export interface ServiceFacts {
+  name: string;
+  mode: 'replicated' | 'global';
+  replicas?: number;
+  ports: { published: number; target: number; protocol: 'tcp' | 'udp' | 'sctp'; mode: 'ingress' | 'host' }[];
+}
+
+/** A command as the plan shows it and as the executor runs it: same template, one renderer. */
+export interface PlannedCommand {
+  /** The template from the runbook, before substitution (run time substitutes with secrets). */
+  template: string;
+  /** After substitution, secrets masked as *****. Safe to print and journal. */
+  display: string;
+  /** True when the display differs from what runs because a secret was masked. */
+  hasSecrets: boolean;
+}
+
+interface PlannedStageBase<K extends StageKind> {
+  kind: K;
+  /** Position within the node's stages (0-based). */
+  index: number;
+  name: string;
+  description?: string;
+  /** The between-stage checks that run after this stage (empty when disabled for it). */
+  checksAfter: CheckName[];
+  /** Things that cannot be known in advance, e.g. "only if /var/run/reboot-required exists". */
+  conditions: string[];
+}
+
+export type PlannedStage =
+  | (PlannedStageBase<'drain'> & { timeoutMs: number; skipReason?: string })
+  | (PlannedStageBase<'run'> & {
+      commands: PlannedCommand[];
+      sudo: boolean;
+      timeoutMs: number;
+      retries: number;
+      retryDelayMs: number;
+    })
+  | (PlannedStageBase<'reboot'> & {
+      when: 'always' | 'if-required';
+      requiredFile: string;
+      command: PlannedCommand;
+      returnTimeoutMs: number;
+    })
+  | (PlannedStageBase<'activate'> & { timeoutMs: number; skipReason?: string })
+  | (PlannedStageBase<'checks'> & { run: CheckName[] })
+  | (PlannedStageBase<'pause'> & { durationMs: number })
+  | (PlannedStageBase<'prompt'> & { message: string; unattended: 'continue' | 'halt' });
+
+export interface PlannedNode {
+  name: string;
+  id: string;
+  address: string;
+  role: 'manager' | 'worker';
+  leader: boolean;
+  availabilityBefore: NodeFacts['availability'];
+  /** 1-based position in the rollout. */
+  position: number;
+  /** 1-based batch number. */
+  batch: number;
+  /** Why the node sits where it does, e.g. "worker, batch 1 of 2" or "leader, last". */
+  reason: string;
+  /** Things the operator should know about this node, e.g. "was paused before the run: left paused". */
+  notes: string[];
+  stages: PlannedStage[];
+}
+
+export interface PlannedBatch {
+  number: number;
+  role: 'manager' | 'worker';
+  nodes: string[];
+}
+
+/** The exact plan: what `plan` prints and what `run` executes. */
+export interface Plan {
+  /** Version of the JSON plan format (documented in the README). */
+  formatVersion: 1;
+  runbook: { name: string; file: string; hash: string; description?: string };
+  cluster: {
+    source: ClusterFacts['source'];
+    origin: string;
+    nodes: number;
+    managers: number;
+    leader: string | null;
+  };
+  rollout: { concurrency: number; soakBetweenNodesMs: number; windowStart?: string; windowEnd?: string };
+  checks: { preflight: CheckName[]; between: CheckName[]; afterNode: CheckName[] };
+  variables: { name: string; value: string; secret: boolean; source: string }[];
+  batches: PlannedBatch[];
+  nodes: PlannedNode[];
+  /** Nodes matched by nothing or excluded, with why; shown so nobody is surprised. */
+  skipped: { name: string; reason: string }[];
+  warnings: string[];
+}

@@ -1,0 +1,385 @@
+import { z } from 'zod';
+
+/**
+ * The runbook schema: the single source of truth for the YAML format. Every field has a
+ * description (shown in editors through the generated JSON Schema) and, where it makes sense,
+ * a default. `parse.ts` validates against it; `json-schema.ts` publishes it.
+ *
+ * This module is pure: no I/O, no transport imports.
+ */
+
+/** A duration: a number of seconds, or a string such as `500ms`, `30s`, `10m`, `1h`, `1h30m`. */
+export const rawDuration = z
+  .union([
+    z.number().nonnegative(),
+    z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 30s, 10m, 1h30m or 500ms'),
+  ])
+  .describe('A duration: seconds as a number, or a string such as 500ms, 30s, 10m, 1h30m.');
+
+/** The names of every check in the catalogue. Adding one here forces a handler in checks/. */
+export const CHECK_NAMES = [
+  'node-ready',
+  'manager-quorum',
+  'engine-version',
+  'swarm-state',
+  'reboot-observed',
+  'services-converged',
+  'ingress-peers',
+  'published-ports',
+  'ingress-mesh',
+  'overlay-dns',
+  'ip-route',
+  'clock-skew',
+] as const;
+export const checkName = z.enum(CHECK_NAMES).describe('The name of a check from the catalogue.');
+export type CheckName = (typeof CHECK_NAMES)[number];
+
+const severity = z.enum(['warn', 'fail']);
+
+/** Per-check options. Every check accepts `timeout` (how long a converging check may wait). */
+const checkTimeout = rawDuration.optional().describe('How long this check may wait for convergence.');
+export const rawCheckOptions = z
+  .strictObject({
+    'node-ready': z
+      .strictObject({ timeout: checkTimeout })
+      .optional()
+      .describe('Node Status.State is ready, availability as expected, address as recorded.'),
+    'manager-quorum': z
+      .strictObject({ timeout: checkTimeout })
+      .optional()
+      .describe('Every manager reachable, exactly one leader, quorum held.'),
+    'engine-version': z
+      .strictObject({
+        expected: z
+          .string()
+          .optional()
+          .describe('Expected engine version after an upgrade stage; may use ${variables}.'),
+        managersNotBehindWorkers: z.boolean().default(true),
+      })
+      .optional()
+      .describe('Engine version equals the target; managers never behind workers.'),
+    'swarm-state': z
+      .strictObject({ timeout: checkTimeout })
+      .optional()
+      .describe('docker info on the node: Swarm.LocalNodeState is active and Swarm.Error is empty.'),
+    'reboot-observed': z
+      .strictObject({})
+      .optional()
+      .describe('The node really rebooted when a reboot stage ran (boot id changed).'),
+    'services-converged': z
+      .strictObject({
+        timeout: checkTimeout,
+        remediate: z
+          .boolean()
+          .default(false)
+          .describe('In unattended mode, run `docker service update --force` on a stuck service.'),
+        ignore: z.array(z.string()).default([]).describe('Service names not to check.'),
+      })
+      .optional()
+      .describe('Every service at its desired count, none stuck mid-update, no failed task on the node.'),
+    'ingress-peers': z
+      .strictObject({ timeout: checkTimeout })
+      .optional()
+      .describe("The ingress network's peer list, asked of every node's engine, is the Ready nodes."),
+    'published-ports': z
+      .strictObject({
+        timeout: checkTimeout,
+        paths: z
+          .record(z.string(), z.string())
+          .default({})
+          .describe('HTTP path to GET per published port, e.g. {"8080": "/"}; TCP connect otherwise.'),
+        fromCluster: z.boolean().default(false).describe('Also probe from inside the cluster.'),
+        connectTimeout: rawDuration.default('3s'),
+      })
+      .optional()
+      .describe('Every published port answers on every node that should serve it.'),
+    'ingress-mesh': z
+      .strictObject({})
+      .optional()
+      .describe('ingress-sbox present, DOCKER-INGRESS holds every port, same iptables backend.'),
+    'overlay-dns': z
+      .strictObject({
+        timeout: checkTimeout,
+        services: z.array(z.string()).default([]).describe('Services to resolve; all by default.'),
+      })
+      .optional()
+      .describe('tasks.<service> resolves to the current task IPs from the node.'),
+    'ip-route': z
+      .strictObject({
+        onDiff: severity
+          .default('warn')
+          .describe('What any other route difference is: warn (default) or fail.'),
+        requireDefaultRoute: z
+          .boolean()
+          .default(true)
+          .describe('Fail when the default route recorded before the run is gone or changed.'),
+      })
+      .optional()
+      .describe('ip route unchanged since the run began; docker routes present; ip_forward on.'),
+    'clock-skew': z
+      .strictObject({ max: rawDuration.default('2s') })
+      .optional()
+      .describe('Clock skew between nodes under a threshold.'),
+  })
+  .default({});
+
+const checkList = z.array(checkName);
+
+export const rawChecks = z
+  .strictObject({
+    preflight: checkList
+      .optional()
+      .describe('Checks before the run starts (cluster-wide). Default: the afterNode list.'),
+    between: checkList
+      .default(['node-ready', 'ip-route'])
+      .describe('Checks after every stage, on the node being maintained.'),
+    afterNode: checkList
+      .default(['node-ready', 'manager-quorum', 'swarm-state', 'services-converged', 'ip-route'])
+      .describe('Checks after each node is done, across the cluster.'),
+    options: rawCheckOptions.describe('Options per check.'),
+  })
+  .default({
+    between: ['node-ready', 'ip-route'],
+    afterNode: ['node-ready', 'manager-quorum', 'swarm-state', 'services-converged', 'ip-route'],
+    options: {},
+  })
+  .describe('Which checks run between stages, after each node and before the run.');
+
+const stageCommon = {
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _')
+    .optional()
+    .describe('Stage name shown in plans and logs; defaults to the kind. Unique per runbook.'),
+  description: z.string().optional().describe('What this stage is for, shown in the plan.'),
+  checks: z
+    .boolean()
+    .default(true)
+    .describe('Run the between-stage checks after this stage (true by default).'),
+};
+
+export const rawDrainStage = z
+  .strictObject({
+    kind: z.literal('drain'),
+    ...stageCommon,
+    timeout: rawDuration
+      .default('10m')
+      .describe('How long to wait for tasks to move and services to converge.'),
+  })
+  .describe('Set the node to drain and wait until its tasks have moved and services are at full count.');
+
+export const rawRunStage = z
+  .strictObject({
+    kind: z.literal('run'),
+    ...stageCommon,
+    commands: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Shell commands run in order over SSH; ${variables} are substituted, shell-quoted.'),
+    sudo: z.boolean().optional().describe('Run with sudo (default: connection.ssh.sudo).'),
+    timeout: rawDuration.default('10m').describe('Per-command timeout.'),
+    retries: z.number().int().min(0).max(10).default(0).describe('Retries per command on failure.'),
+    retryDelay: rawDuration.default('5s'),
+  })
+  .describe('Run shell commands on the node over SSH.');
+
+export const rawRebootStage = z
+  .strictObject({
+    kind: z.literal('reboot'),
+    ...stageCommon,
+    when: z
+      .enum(['always', 'if-required'])
+      .default('if-required')
+      .describe('Reboot always, or only if the required-file exists on the node.'),
+    requiredFile: z.string().default('/var/run/reboot-required'),
+    command: z.string().default('reboot').describe('The command that reboots the node.'),
+    returnTimeout: rawDuration
+      .default('10m')
+      .describe('How long to wait for the node to come back (SSH up, boot id changed).'),
+  })
+  .describe('Reboot the node and confirm it really rebooted (boot id changed).');
+
+export const rawActivateStage = z
+  .strictObject({
+    kind: z.literal('activate'),
+    ...stageCommon,
+    timeout: rawDuration.default('5m').describe('How long to wait for the node to be Ready and Active.'),
+  })
+  .describe('Set availability back to active (only for nodes this run drained).');
+
+export const rawChecksStage = z
+  .strictObject({
+    kind: z.literal('checks'),
+    ...stageCommon,
+    run: z.array(checkName).min(1).describe('Checks to run as this stage.'),
+  })
+  .describe('Run checks as a stage of their own.');
+
+export const rawPauseStage = z
+  .strictObject({
+    kind: z.literal('pause'),
+    ...stageCommon,
+    duration: rawDuration.describe('How long to wait (soak time).'),
+  })
+  .describe('Wait for a fixed time, e.g. to let the node soak.');
+
+export const rawPromptStage = z
+  .strictObject({
+    kind: z.literal('prompt'),
+    ...stageCommon,
+    message: z.string().min(1).describe('The question for the operator.'),
+    unattended: z
+      .enum(['continue', 'halt'])
+      .default('continue')
+      .describe('What an unattended run does at this gate.'),
+  })
+  .describe('A human gate: in interactive mode, ask the operator before going on.');
+
+export const STAGE_KINDS = ['drain', 'run', 'reboot', 'activate', 'checks', 'pause', 'prompt'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+export const rawStage = z.discriminatedUnion('kind', [
+  rawDrainStage,
+  rawRunStage,
+  rawRebootStage,
+  rawActivateStage,
+  rawChecksStage,
+  rawPauseStage,
+  rawPromptStage,
+]);
+
+export const rawVariable = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z
+    .strictObject({
+      value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+      env: z.string().optional().describe('Read the value from this environment variable.'),
+      default: z.string().optional().describe('Used when env is unset.'),
+      secret: z.boolean().default(false).describe('Never printed: masked as ***** in plans and logs.'),
+    })
+    .describe('A variable with a source and secrecy flag.'),
+]);
+
+export const rawSsh = z
+  .strictObject({
+    user: z.string().default('root'),
+    port: z.number().int().min(1).max(65535).default(22),
+    identityFile: z.string().optional().describe('Private key file; ~ is expanded.'),
+    agent: z.boolean().default(true).describe('Use the ssh-agent at SSH_AUTH_SOCK when set.'),
+    knownHosts: z.string().default('~/.ssh/known_hosts').describe('known_hosts file to verify host keys.'),
+    hostKeyPolicy: z
+      .enum(['strict', 'accept-new', 'insecure-ignore'])
+      .default('strict')
+      .describe('strict verifies against known_hosts (default); accept-new records unknown hosts.'),
+    sshConfig: z.boolean().default(true).describe('Read Host aliases from ~/.ssh/config.'),
+    sudo: z.boolean().default(false).describe('Default sudo for run stages.'),
+    connectTimeout: rawDuration.default('10s'),
+    hosts: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe('SSH host per node name when it differs from the node address.'),
+  })
+  .default({
+    user: 'root',
+    port: 22,
+    agent: true,
+    knownHosts: '~/.ssh/known_hosts',
+    hostKeyPolicy: 'strict',
+    sshConfig: true,
+    sudo: false,
+    connectTimeout: '10s',
+    hosts: {},
+  });
+
+export const rawDocker = z
+  .strictObject({
+    via: z
+      .enum(['ssh', 'tcp', 'env'])
+      .default('ssh')
+      .describe('ssh: the unix socket on a manager over SSH; tcp: host (with TLS); env: DOCKER_HOST.'),
+    socket: z.string().default('/var/run/docker.sock').describe('Remote socket path for via: ssh.'),
+    host: z.string().optional().describe('tcp://host:2376 for via: tcp.'),
+    tls: z
+      .strictObject({
+        ca: z.string().optional(),
+        cert: z.string().optional(),
+        key: z.string().optional(),
+        verify: z.boolean().default(true),
+      })
+      .optional(),
+  })
+  .default({ via: 'ssh', socket: '/var/run/docker.sock' });
+
+export const rawTargets = z
+  .strictObject({
+    roles: z
+      .array(z.enum(['manager', 'worker']))
+      .default(['manager', 'worker'])
+      .describe('Node roles to include.'),
+    labels: z.record(z.string(), z.string()).default({}).describe('Node labels that must all match.'),
+    names: z.array(z.string()).optional().describe('Only these nodes (hostnames).'),
+    exclude: z.array(z.string()).default([]).describe('Nodes to leave alone.'),
+  })
+  .default({ roles: ['manager', 'worker'], labels: {}, exclude: [] })
+  .describe('Which nodes the run maintains. Default: all nodes.');
+
+export const rawRollout = z
+  .strictObject({
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('Workers per batch. Managers are always one at a time.'),
+    order: z
+      .array(z.string())
+      .optional()
+      .describe('Explicit node order. Managers still go one at a time and the leader last.'),
+    soakBetweenNodes: rawDuration.default(0).describe('Wait after each node (or batch) before the next.'),
+    window: z
+      .strictObject({
+        start: z.string().optional().describe('ISO 8601 start of the maintenance window.'),
+        end: z.string().optional().describe('ISO 8601 end; no new node is started after it.'),
+      })
+      .optional(),
+  })
+  .default({ concurrency: 1, soakBetweenNodes: 0 });
+
+export const rawRunbook = z
+  .strictObject({
+    $schema: z.string().optional(),
+    version: z.literal(1).describe('Runbook format version.'),
+    name: z.string().min(1).describe('Short name of this runbook.'),
+    description: z.string().optional(),
+    targets: rawTargets,
+    rollout: rawRollout,
+    connection: z.strictObject({ ssh: rawSsh, docker: rawDocker }).default({
+      ssh: {
+        user: 'root',
+        port: 22,
+        agent: true,
+        knownHosts: '~/.ssh/known_hosts',
+        hostKeyPolicy: 'strict',
+        sshConfig: true,
+        sudo: false,
+        connectTimeout: '10s',
+        hosts: {},
+      },
+      docker: { via: 'ssh', socket: '/var/run/docker.sock' },
+    }),
+    variables: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), rawVariable)
+      .default({})
+      .describe('Values substituted into commands as ${name}; shell-quoted.'),
+    checks: rawChecks,
+    onFailure: z.literal('halt').default('halt').describe('What to do on a failure: halt (stop there).'),
+    stages: z.array(rawStage).min(1).describe('Stages run on each node, in order.'),
+  })
+  .describe('A drydock runbook: the stages of a rolling maintenance window.');
+
+export type RawRunbook = z.input<typeof rawRunbook>;
+/** The runbook after schema defaults, before normalization (durations still raw). */
+export type ParsedRunbook = z.output<typeof rawRunbook>;
+export type ParsedStage = z.output<typeof rawStage>;

@@ -1,0 +1,177 @@
+/**
+ * Ports: the only way the executor and the checks reach the outside world. `ssh.ts` and
+ * `docker.ts` implement them with ssh2 and dockerode; unit tests implement them with small fakes.
+ */
+
+/** Where and how to reach one node over SSH. */
+export interface SshTarget {
+  /** Swarm node hostname, used in messages and as the key for per-node state. */
+  node: string;
+  /** Host to connect to (address, or alias resolved through ~/.ssh/config). */
+  host: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  /** Use the agent at SSH_AUTH_SOCK when set. */
+  agent: boolean;
+  knownHostsFile: string;
+  hostKeyPolicy: 'strict' | 'accept-new' | 'insecure-ignore';
+  useSshConfig: boolean;
+  connectTimeoutMs: number;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  sudo?: boolean;
+  /** Streamed output, line-buffered by the caller if it wants lines. */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** Abort the command (sends a signal to the remote process, then closes the channel). */
+  signal?: AbortSignal;
+  /** The command as it may be printed (secrets masked). Defaults to the command itself. */
+  display?: string;
+}
+
+/** One result shape for success and failure (a non-zero exit is a result, not an exception). */
+export interface CommandResult {
+  node: string;
+  /** The command as displayed (secrets masked). */
+  command: string;
+  /** null when the process did not exit normally (signal, timeout, lost connection). */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  /** The SSH connection dropped before the command finished. */
+  connectionLost: boolean;
+}
+
+/** A shell on one node over one reused connection. */
+export interface NodeShell {
+  readonly node: string;
+  exec(command: string, options?: ExecOptions): Promise<CommandResult>;
+  /** Forward a connection to a unix socket on the node (for the Docker API over SSH). */
+  openSocket?(path: string): Promise<import('node:stream').Duplex>;
+  /** True until the connection drops or is closed. */
+  readonly connected: boolean;
+  close(): Promise<void>;
+}
+
+export interface ShellFactory {
+  connect(target: SshTarget): Promise<NodeShell>;
+}
+
+/** Swarm node as drydock needs it (a projection of the Engine API's Node object). */
+export interface SwarmNode {
+  id: string;
+  version: number;
+  hostname: string;
+  role: 'manager' | 'worker';
+  availability: 'active' | 'pause' | 'drain';
+  state: 'unknown' | 'down' | 'ready' | 'disconnected';
+  address: string;
+  labels: Record<string, string>;
+  engineVersion: string;
+  manager?: { leader: boolean; reachability: 'unknown' | 'unreachable' | 'reachable'; addr: string };
+}
+
+export interface PublishedPort {
+  published: number;
+  target: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  mode: 'ingress' | 'host';
+}
+
+export interface SwarmService {
+  id: string;
+  name: string;
+  version: number;
+  mode: 'replicated' | 'global' | 'other';
+  /** Desired replicas (replicated mode). */
+  replicas?: number;
+  /** From the API's ServiceStatus when available (API ≥ 1.41). */
+  runningTasks?: number;
+  desiredTasks?: number;
+  updateState?: string;
+  ports: PublishedPort[];
+  endpointMode: 'vip' | 'dnsrr';
+  virtualIps: { networkId: string; addr: string }[];
+  networks: string[];
+  constraints: string[];
+  labels: Record<string, string>;
+}
+
+export interface SwarmTask {
+  id: string;
+  serviceId: string;
+  nodeId?: string;
+  slot?: number;
+  desiredState: string;
+  state: string;
+  error?: string;
+  message?: string;
+  timestamp: string;
+  containerId?: string;
+  addresses: string[];
+}
+
+export interface SwarmNetwork {
+  id: string;
+  name: string;
+  driver: string;
+  scope: string;
+  ingress: boolean;
+  peers: { name: string; ip: string }[];
+  /** Verbose inspect: per service, its VIP and task endpoints on this network. */
+  services: Record<string, { vip: string; tasks: { name: string; endpointIp: string }[] }>;
+}
+
+export interface EngineInfo {
+  nodeId: string;
+  hostname: string;
+  serverVersion: string;
+  localNodeState: string;
+  controlAvailable: boolean;
+  error: string;
+  managers: number;
+  nodes: number;
+}
+
+export interface SwarmEvent {
+  type: string;
+  action: string;
+  id: string;
+  attributes: Record<string, string>;
+  time: number;
+}
+
+/** The Docker Engine API of one engine (a manager for cluster calls, any node for local ones). */
+export interface SwarmApi {
+  /** Human label of the endpoint, e.g. "node1 via ssh". */
+  readonly endpoint: string;
+  ping(): Promise<void>;
+  info(): Promise<EngineInfo>;
+  listNodes(): Promise<SwarmNode[]>;
+  inspectNode(id: string): Promise<SwarmNode>;
+  /** Update availability, passing the node's version index (optimistic concurrency). */
+  setNodeAvailability(id: string, version: number, availability: SwarmNode['availability']): Promise<void>;
+  listServices(): Promise<SwarmService[]>;
+  listTasks(filter?: { service?: string; node?: string; desiredState?: string }): Promise<SwarmTask[]>;
+  forceUpdateService(id: string): Promise<void>;
+  inspectNetwork(idOrName: string, verbose?: boolean): Promise<SwarmNetwork>;
+  listContainers(): Promise<{ id: string; name: string; swarmTask: boolean }[]>;
+  /** Swarm configs hold the cluster lock (see executor/lock.ts). */
+  listConfigs(nameFilter: string): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
+  createConfig(name: string, labels: Record<string, string>, data: string): Promise<string>;
+  removeConfig(id: string): Promise<void>;
+  /** Events since now until the signal aborts; the executor reacts to them instead of polling. */
+  events(filters: Record<string, string[]>, signal: AbortSignal): AsyncIterable<SwarmEvent>;
+  close(): Promise<void>;
+}
+
+/** Opens the Docker API of one node, or of the cluster through a manager. */
+export interface SwarmApiFactory {
+  forNode(node: string, shell: NodeShell | undefined): Promise<SwarmApi>;
+}
