@@ -300,6 +300,10 @@ export const rawDocker = z
       .default('ssh')
       .describe('ssh: the unix socket on a manager over SSH; tcp: host (with TLS); env: DOCKER_HOST.'),
     socket: z.string().default('/var/run/docker.sock').describe('Remote socket path for via: ssh.'),
+    managers: z
+      .array(z.string())
+      .default([])
+      .describe('Manager addresses to reach the API through (via: ssh); others are found from the swarm.'),
     host: z.string().optional().describe('tcp://host:2376 for via: tcp.'),
     tls: z
       .strictObject({
@@ -310,7 +314,7 @@ export const rawDocker = z
       })
       .optional(),
   })
-  .default({ via: 'ssh', socket: '/var/run/docker.sock' });
+  .default({ via: 'ssh', socket: '/var/run/docker.sock', managers: [] });
 
 export const rawTargets = z
   .strictObject({
@@ -367,7 +371,7 @@ export const rawRunbook = z
         connectTimeout: '10s',
         hosts: {},
       },
-      docker: { via: 'ssh', socket: '/var/run/docker.sock' },
+      docker: { via: 'ssh', socket: '/var/run/docker.sock', managers: [] },
     }),
     variables: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), rawVariable)

@@ -1,0 +1,80 @@
+import type { CheckResult } from '../checks/types.js';
+import type { Plan } from '../plan/types.js';
+import type { CommandResult } from '../transport/types.js';
+
+/**
+ * Typed events: the executor emits them; reporters (listr2 UI, JSON lines, plain text, the
+ * journal) consume them. Every event is JSON-serializable and carries no secrets
+ * (commands are in their display form).
+ */
+export type RunEvent =
+  | { type: 'run-start'; runId: string; plan: Plan; resumed: boolean; mode: RunMode; at: string }
+  | { type: 'preflight'; results: CheckResult[]; at: string }
+  | { type: 'baseline'; nodes: string[]; at: string }
+  | { type: 'lock'; action: 'acquired' | 'released' | 'kept'; owner: string; at: string }
+  | {
+      type: 'node-start';
+      node: string;
+      position: number;
+      batch: number;
+      availabilityBefore: string;
+      at: string;
+    }
+  | { type: 'stage-start'; node: string; stage: string; kind: string; index: number; at: string }
+  | { type: 'output'; node: string; stage: string; stream: 'stdout' | 'stderr'; line: string; at: string }
+  | { type: 'command'; node: string; stage: string; result: CommandResult; attempt: number; at: string }
+  | { type: 'progress'; node: string; stage: string; message: string; at: string }
+  | { type: 'checks'; node: string | null; stage: string | null; results: CheckResult[]; at: string }
+  | {
+      type: 'stage-end';
+      node: string;
+      stage: string;
+      index: number;
+      outcome: StageOutcome;
+      durationMs: number;
+      message?: string;
+      at: string;
+    }
+  | { type: 'node-end'; node: string; availabilityAfter: string; at: string }
+  | { type: 'halt'; report: HaltReport; at: string }
+  | { type: 'interrupted'; node: string | null; stage: string | null; resumeCommand: string; at: string }
+  | { type: 'run-end'; runId: string; outcome: RunOutcome; durationMs: number; at: string };
+
+export type RunEventType = RunEvent['type'];
+export type RunMode = 'interactive' | 'unattended';
+export type StageOutcome = 'succeeded' | 'failed' | 'skipped';
+export type RunOutcome = 'succeeded' | 'halted' | 'interrupted' | 'refused';
+
+/** What the operator needs after a halt: what failed, the state of every node, how to resume. */
+export interface HaltReport {
+  runId: string;
+  node: string;
+  stage: string;
+  reason: string;
+  command?: CommandResult;
+  failedChecks: CheckResult[];
+  /** Last lines of output of the failing command. */
+  lastOutput: string[];
+  nodes: { name: string; availability: string; state: string; progress: string }[];
+  resumeCommand: string;
+}
+
+/** Something that consumes events: a reporter or the journal. */
+export interface RunReporter {
+  onEvent(event: RunEvent): void;
+  /** Flush and stop (render the final state). */
+  close?(): Promise<void>;
+}
+
+/**
+ * Decisions asked of the operator in interactive mode. The executor calls these; the
+ * prompts module implements them with inquirer, tests with scripted answers.
+ */
+export type StageDecision = 'continue' | 'skip' | 'abort';
+export type FailureDecision = 'retry' | 'skip' | 'abort';
+export interface OperatorGate {
+  beforeStage(node: string, stage: string, summary: string): Promise<StageDecision>;
+  onFailure(node: string, stage: string, details: string): Promise<FailureDecision>;
+  /** A `prompt` stage: true to continue. */
+  confirm(node: string, message: string): Promise<boolean>;
+}
