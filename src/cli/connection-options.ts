@@ -1,0 +1,43 @@
+import { UsageError } from '../errors.js';
+import type { Runbook } from '../runbook/types.js';
+
+/** Connection flags shared by plan, run, resume, check and unlock. */
+export interface ConnectionFlags {
+  dockerHost?: string;
+  manager?: string[];
+  identity?: string;
+  knownHosts?: string;
+  sshUser?: string;
+  acceptNew?: boolean;
+  insecureIgnoreHostKeys?: boolean;
+}
+
+/** The runbook's connection settings with the command line's overrides applied. */
+export function applyConnectionFlags(
+  connection: Runbook['connection'],
+  flags: ConnectionFlags,
+  env: NodeJS.ProcessEnv,
+): Runbook['connection'] & { dockerHost?: string } {
+  if (flags.acceptNew && flags.insecureIgnoreHostKeys) {
+    throw new UsageError('--accept-new and --insecure-ignore-host-keys cannot be combined');
+  }
+  const ssh = {
+    ...connection.ssh,
+    ...(flags.identity ? { identityFile: flags.identity } : {}),
+    ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
+    ...(flags.sshUser ? { user: flags.sshUser } : {}),
+    ...(flags.acceptNew ? { hostKeyPolicy: 'accept-new' as const } : {}),
+    ...(flags.insecureIgnoreHostKeys ? { hostKeyPolicy: 'insecure-ignore' as const } : {}),
+  };
+  const docker = {
+    ...connection.docker,
+    ...(flags.manager?.length ? { managers: flags.manager, via: 'ssh' as const } : {}),
+  };
+  const dockerHost = flags.dockerHost ?? (docker.via === 'env' ? env.DOCKER_HOST : undefined);
+  if (docker.via === 'env' && !dockerHost) {
+    throw new UsageError('connection.docker.via is env but DOCKER_HOST is not set', {
+      hint: 'export DOCKER_HOST, or pass --docker-host or --manager',
+    });
+  }
+  return { ssh, docker, ...(dockerHost ? { dockerHost } : {}) };
+}

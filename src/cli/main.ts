@@ -1,0 +1,192 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, InvalidInputError, isDrydockError } from '../errors.js';
+import type { CliIo } from './io.js';
+import { processIo } from './io.js';
+
+/**
+ * The entry point: argument wiring only. Each command is a plain async function in
+ * `commands/`, imported lazily so `drydock --help` stays fast. Only this module turns errors
+ * into messages and exit codes.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** Connection flags shared by every command that talks to a live cluster. */
+function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--docker-host <url>',
+      'Docker API of a manager: unix://, tcp://, ssh://user@host (default: DOCKER_HOST or the runbook)',
+    )
+    .option(
+      '--manager <host...>',
+      'manager address(es) to reach the Docker API over SSH (overrides connection.docker.managers)',
+    )
+    .option('--identity <file>', 'SSH private key (overrides connection.ssh.identityFile)')
+    .option('--known-hosts <file>', 'known_hosts file (overrides connection.ssh.knownHosts)')
+    .option('--ssh-user <user>', 'SSH user (overrides connection.ssh.user)')
+    .option(
+      '--accept-new',
+      'record host keys of unknown hosts in known_hosts (a changed key is still refused)',
+    )
+    .option('--insecure-ignore-host-keys', 'do not verify SSH host keys at all (unsafe; never the default)');
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('drydock')
+    .description('Take a Docker Swarm cluster through a maintenance window safely, node by node.')
+    .version(DRYDOCK_VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 ok · 1 halted/unhealthy/invalid · 2 usage · 3 refused for safety (lock, quorum, host key) · 130 interrupted
+Examples:
+  drydock validate runbooks/*.yaml
+  drydock plan runbooks/rolling-patch.yaml --inventory fixtures/inventory/example.yaml
+  drydock run runbooks/rolling-patch.yaml --manager 10.0.0.11 --yes
+  drydock check --runbook runbooks/rolling-patch.yaml --manager 10.0.0.11`,
+  );
+
+  program
+    .command('validate')
+    .description('check runbook files and report every problem as file:line:col  path  message')
+    .argument('<files...>', 'runbook files')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (files: string[], opts: { format: 'text' | 'json' }) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      setExit(await validateCommand(files, opts, io));
+    });
+
+  addConnectionOptions(
+    program
+      .command('plan')
+      .description('preview the exact plan (order, commands, checks) without touching anything')
+      .argument('<runbook>', 'runbook file')
+      .option('--inventory <file>', 'plan offline against a YAML description of the cluster')
+      .addOption(
+        new Option('--format <format>', 'output format')
+          .choices(['text', 'json', 'markdown'])
+          .default('text'),
+      ),
+  ).action(async (runbook: string, opts) => {
+    const { planCommand } = await import('./commands/plan.js');
+    setExit(await planCommand(runbook, opts, io));
+  });
+
+  addConnectionOptions(
+    program
+      .command('run')
+      .description('execute a runbook node by node, halting on the first failure')
+      .argument('<runbook>', 'runbook file')
+      .option('-y, --yes', 'unattended: no prompts (also when stdin is not a TTY)')
+      .option('--json', 'emit one JSON event per line (implies --yes)')
+      .option('--journal-dir <dir>', 'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)')
+      .option('--force <reason>', 'start even if pre-flight checks fail; the reason is journaled')
+      .option('--lock-ttl <duration>', 'cluster lock expiry', '2h'),
+  ).action(async (runbook: string, opts) => {
+    const { runCommand } = await import('./commands/run.js');
+    setExit(await runCommand(runbook, opts, io));
+  });
+
+  addConnectionOptions(
+    program
+      .command('resume')
+      .description('continue a halted or interrupted run from its journal')
+      .argument('<run-id>', 'run id (printed by run; see `drydock runs`)')
+      .option('-y, --yes', 'unattended: no prompts')
+      .option('--json', 'emit one JSON event per line (implies --yes)')
+      .option('--journal-dir <dir>', 'where run journals are')
+      .option('--force', 'resume even if the runbook changed since the run started'),
+  ).action(async (runId: string, opts) => {
+    const { resumeCommand } = await import('./commands/resume.js');
+    setExit(await resumeCommand(runId, opts, io));
+  });
+
+  program
+    .command('runs')
+    .description('list run journals and their state')
+    .option('--journal-dir <dir>', 'where run journals are')
+    .option('--json', 'JSON output')
+    .action(async (opts) => {
+      const { runsCommand } = await import('./commands/runs.js');
+      setExit(await runsCommand(opts, io));
+    });
+
+  addConnectionOptions(
+    program
+      .command('check')
+      .description('run the health-check catalogue against a live cluster, changing nothing')
+      .option('--runbook <file>', 'take connection settings and check options from a runbook')
+      .option('--node <name>', 'only this node')
+      .option('--json', 'JSON output'),
+  ).action(async (opts) => {
+    const { checkCommand } = await import('./commands/check.js');
+    setExit(await checkCommand(opts, io));
+  });
+
+  addConnectionOptions(
+    program
+      .command('unlock')
+      .description('release the cluster lock (asks for confirmation)')
+      .option('--runbook <file>', 'take connection settings from a runbook')
+      .option('-y, --yes', 'do not ask'),
+  ).action(async (opts) => {
+    const { unlockCommand } = await import('./commands/unlock.js');
+    setExit(await unlockCommand(opts, io));
+  });
+
+  return program;
+}
+
+/** Map any error to a message and an exit code. Never a stack trace unless it is a bug. */
+export function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof CommanderError) {
+    // Help and version exit through here too, with code 0.
+    if (
+      error.exitCode === 0 ||
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version'
+    ) {
+      return ExitCode.ok;
+    }
+    return ExitCode.usage;
+  }
+  if (error instanceof InvalidInputError) {
+    io.stderr(`${formatProblemsForCli(error)}\n`);
+    return error.exitCode;
+  }
+  if (isDrydockError(error)) {
+    io.stderr(`drydock: ${error.message}\n`);
+    if (error.hint) io.stderr(`  hint: ${error.hint}\n`);
+    if (error.code === 'DRYDOCK_INTERNAL') io.stderr(`${error.stack ?? ''}\n`);
+    return error.exitCode;
+  }
+  const err = error as NodeJS.ErrnoException;
+  io.stderr(`drydock: internal error: ${err?.message ?? String(error)}\n`);
+  io.stderr(`${err?.stack ?? ''}\n  This is a bug in drydock; please report it with the output above.\n`);
+  return ExitCode.internal;
+}
+
+function formatProblemsForCli(error: InvalidInputError): string {
+  return error.problems
+    .map(
+      (p) =>
+        `${p.file}:${p.line}:${p.column}  ${p.path || '(document)'}  ${p.message}${p.hint ? `\n  hint: ${p.hint}` : ''}`,
+    )
+    .join('\n');
+}
+
+const DRYDOCK_VERSION = '0.1.0';

@@ -1,0 +1,335 @@
+import { SafetyRefusal } from '../errors.js';
+import { renderCommand, type SubstitutionScope } from '../runbook/substitute.js';
+import type { CheckName, Runbook, Stage } from '../runbook/types.js';
+import type {
+  ClusterFacts,
+  NodeFacts,
+  Plan,
+  PlannedBatch,
+  PlannedCommand,
+  PlannedNode,
+  PlannedStage,
+} from './types.js';
+
+/**
+ * The pure planner: runbook + cluster facts → the exact, ordered plan. `plan` prints it and
+ * `run` executes it, so the preview is what runs. No I/O here.
+ *
+ * Safety rules enforced (each refusal says why and what to do):
+ * - managers strictly one at a time, and never while another manager is unreachable or down;
+ * - the leader goes last;
+ * - workers in batches of `rollout.concurrency`.
+ */
+export function planRollout(runbook: Runbook, facts: ClusterFacts): Plan {
+  const warnings: string[] = [];
+  const { selected, skipped } = selectTargets(runbook, facts.nodes);
+  refuseUnsafeManagers(facts.nodes, selected);
+
+  const ordered = orderNodes(runbook, selected, warnings);
+  const batches = batchNodes(ordered, runbook.rollout.concurrency);
+  const leader = facts.nodes.find((n) => n.role === 'manager' && n.leader) ?? null;
+
+  const nodes: PlannedNode[] = [];
+  let position = 0;
+  for (const batch of batches) {
+    for (const name of batch.nodes) {
+      const node = selected.find((n) => n.hostname === name)!;
+      position += 1;
+      nodes.push(planNode(runbook, node, position, batch, batches.length));
+    }
+  }
+  if (selected.length === 0) warnings.push('no node matches the runbook targets: nothing to do');
+
+  return {
+    formatVersion: 1,
+    runbook: {
+      name: runbook.name,
+      file: runbook.file,
+      hash: runbook.hash,
+      ...(runbook.description ? { description: runbook.description } : {}),
+    },
+    cluster: {
+      source: facts.source,
+      origin: facts.origin,
+      nodes: facts.nodes.length,
+      managers: facts.nodes.filter((n) => n.role === 'manager').length,
+      leader: leader?.hostname ?? null,
+    },
+    rollout: {
+      concurrency: runbook.rollout.concurrency,
+      soakBetweenNodesMs: runbook.rollout.soakBetweenNodesMs,
+      ...(runbook.rollout.window?.start ? { windowStart: runbook.rollout.window.start.toISOString() } : {}),
+      ...(runbook.rollout.window?.end ? { windowEnd: runbook.rollout.window.end.toISOString() } : {}),
+    },
+    checks: {
+      preflight: runbook.checks.preflight,
+      between: runbook.checks.between,
+      afterNode: runbook.checks.afterNode,
+    },
+    variables: runbook.variables.map((v) => ({
+      name: v.name,
+      value: v.secret ? '*****' : (v.value ?? `<unset: $${v.source.type === 'env' ? v.source.env : v.name}>`),
+      secret: v.secret,
+      source:
+        v.source.type === 'env'
+          ? `env ${v.source.env}${v.source.usedDefault ? ' (default)' : ''}`
+          : 'runbook',
+    })),
+    batches,
+    nodes,
+    skipped,
+    warnings,
+  };
+}
+
+/** Apply `targets` (roles, labels, names, exclude); say why every other node is left alone. */
+export function selectTargets(
+  runbook: Runbook,
+  nodes: NodeFacts[],
+): { selected: NodeFacts[]; skipped: { name: string; reason: string }[] } {
+  const { roles, labels, names, exclude } = runbook.targets;
+  const selected: NodeFacts[] = [];
+  const skipped: { name: string; reason: string }[] = [];
+  const known = new Set(nodes.map((n) => n.hostname));
+  for (const wanted of [...(names ?? []), ...exclude, ...(runbook.rollout.order ?? [])]) {
+    if (!known.has(wanted)) {
+      throw new SafetyRefusal(`the runbook names node \`${wanted}\`, which is not in the cluster`, {
+        hint: `known nodes: ${[...known].sort().join(', ')}`,
+      });
+    }
+  }
+  for (const node of nodes) {
+    const reason = exclude.includes(node.hostname)
+      ? 'excluded by targets.exclude'
+      : !roles.includes(node.role)
+        ? `role ${node.role} not in targets.roles`
+        : names && !names.includes(node.hostname)
+          ? 'not in targets.names'
+          : Object.entries(labels).find(([k, v]) => node.labels[k] !== v)
+            ? `labels do not match ${formatLabels(labels)}`
+            : null;
+    if (reason) skipped.push({ name: node.hostname, reason });
+    else selected.push(node);
+  }
+  return { selected, skipped };
+}
+
+/**
+ * Refuse a plan that would take a manager down while quorum is already at risk: any other
+ * manager unreachable or not ready means losing one more could lose quorum.
+ */
+export function refuseUnsafeManagers(all: NodeFacts[], selected: NodeFacts[]): void {
+  const managers = all.filter((n) => n.role === 'manager');
+  const selectedManagers = selected.filter((n) => n.role === 'manager');
+  if (selectedManagers.length === 0) return;
+  const unhealthy = managers.filter((m) => m.reachability !== 'reachable' || m.state !== 'ready');
+  if (unhealthy.length > 0) {
+    const list = unhealthy
+      .map((m) => `${m.hostname} (${m.reachability ?? 'unknown'}, ${m.state})`)
+      .join(', ');
+    throw new SafetyRefusal(`refusing to plan manager maintenance: manager ${list} is not healthy`, {
+      hint: 'restore every manager to Ready/reachable first, or exclude managers with targets.roles: [worker]',
+    });
+  }
+  const leaders = managers.filter((m) => m.leader);
+  if (leaders.length !== 1) {
+    throw new SafetyRefusal(
+      `refusing to plan manager maintenance: found ${leaders.length} leaders, expected 1`,
+      {
+        hint: 'wait for the swarm to elect a leader and re-run',
+      },
+    );
+  }
+  if (managers.length === 2) {
+    // Two managers have a quorum of two: taking either down stops the control plane.
+    throw new SafetyRefusal(
+      'refusing to plan manager maintenance: a 2-manager swarm loses quorum with one down',
+      {
+        hint: 'add a third manager, or maintain workers only (targets.roles: [worker])',
+      },
+    );
+  }
+}
+
+/** Workers first (explicit order respected), then managers one by one, the leader last. */
+function orderNodes(runbook: Runbook, selected: NodeFacts[], warnings: string[]): NodeFacts[] {
+  const explicit = runbook.rollout.order;
+  const rank = (n: NodeFacts) => {
+    const i = explicit?.indexOf(n.hostname) ?? -1;
+    return i === -1 ? Number.MAX_SAFE_INTEGER : i;
+  };
+  const byExplicitThenName = (a: NodeFacts, b: NodeFacts) =>
+    rank(a) - rank(b) || a.hostname.localeCompare(b.hostname, 'en', { numeric: true });
+  const workers = selected.filter((n) => n.role === 'worker').sort(byExplicitThenName);
+  const managers = selected.filter((n) => n.role === 'manager' && !n.leader).sort(byExplicitThenName);
+  const leader = selected.filter((n) => n.role === 'manager' && n.leader);
+  const ordered = [...workers, ...managers, ...leader];
+  if (explicit) {
+    const asWritten = explicit.filter((name) => selected.some((n) => n.hostname === name));
+    const asPlanned = ordered.map((n) => n.hostname).filter((name) => asWritten.includes(name));
+    if (asWritten.join() !== asPlanned.join()) {
+      warnings.push(
+        `rollout.order adjusted for safety (workers before managers, leader last): ${asPlanned.join(', ')}`,
+      );
+    }
+  }
+  return ordered;
+}
+
+function batchNodes(ordered: NodeFacts[], concurrency: number): PlannedBatch[] {
+  const batches: PlannedBatch[] = [];
+  for (const node of ordered) {
+    const last = batches.at(-1);
+    const fits = last && node.role === 'worker' && last.role === 'worker' && last.nodes.length < concurrency;
+    if (fits) last.nodes.push(node.hostname);
+    else batches.push({ number: batches.length + 1, role: node.role, nodes: [node.hostname] });
+  }
+  return batches;
+}
+
+function planNode(
+  runbook: Runbook,
+  node: NodeFacts,
+  position: number,
+  batch: PlannedBatch,
+  batchCount: number,
+): PlannedNode {
+  const reason =
+    node.role === 'worker'
+      ? `worker, batch ${batch.number} of ${batchCount}${batch.nodes.length > 1 ? ` (${batch.nodes.length} in parallel)` : ''}`
+      : node.leader
+        ? `leader, last (batch ${batch.number} of ${batchCount})`
+        : `manager, one at a time (batch ${batch.number} of ${batchCount})`;
+  const notes: string[] = [];
+  if (node.availability !== 'active') {
+    notes.push(
+      `was ${node.availability} before the run: drydock will not re-activate it (it stays ${node.availability})`,
+    );
+  }
+  if (node.state !== 'ready') notes.push(`state is ${node.state}: pre-flight will refuse unless --force`);
+  const scope: SubstitutionScope = { variables: runbook.variables, node, runbook: { name: runbook.name } };
+  const stages = runbook.stages.map((stage, index) =>
+    planStage(stage, index, scope, node, runbook.checks.between),
+  );
+  return {
+    name: node.hostname,
+    id: node.id,
+    address: node.address,
+    role: node.role,
+    leader: node.leader,
+    availabilityBefore: node.availability,
+    position,
+    batch: batch.number,
+    reason,
+    notes,
+    stages,
+  };
+}
+
+function planCommand(template: string, scope: SubstitutionScope): PlannedCommand {
+  const rendered = renderCommand(template, scope, { reveal: false });
+  return { template, display: rendered.text, hasSecrets: rendered.hasSecrets };
+}
+
+/** One handler per stage kind; the mapped type makes a new kind fail to compile until handled. */
+type StagePlanners = {
+  [K in Stage['kind']]: (
+    stage: Extract<Stage, { kind: K }>,
+    base: BaseStage,
+    scope: SubstitutionScope,
+    node: NodeFacts,
+  ) => PlannedStage;
+};
+interface BaseStage {
+  index: number;
+  name: string;
+  description?: string;
+  checksAfter: CheckName[];
+  conditions: string[];
+}
+
+const stagePlanners: StagePlanners = {
+  drain: (stage, base, _scope, node) => ({
+    ...base,
+    kind: 'drain',
+    timeoutMs: stage.timeoutMs,
+    ...(node.availability === 'drain'
+      ? { skipReason: 'already drained before the run: left as is, and it will not be re-activated' }
+      : {}),
+    conditions: [
+      ...base.conditions,
+      'waits until no task runs on the node and every service is at full count',
+    ],
+  }),
+  run: (stage, base, scope) => ({
+    ...base,
+    kind: 'run',
+    commands: stage.commands.map((c) => planCommand(c, scope)),
+    sudo: stage.sudo,
+    timeoutMs: stage.timeoutMs,
+    retries: stage.retries,
+    retryDelayMs: stage.retryDelayMs,
+  }),
+  reboot: (stage, base, scope) => ({
+    ...base,
+    kind: 'reboot',
+    when: stage.when,
+    requiredFile: stage.requiredFile,
+    command: planCommand(stage.command, scope),
+    returnTimeoutMs: stage.returnTimeoutMs,
+    conditions: [
+      ...base.conditions,
+      ...(stage.when === 'if-required' ? [`reboot only if ${stage.requiredFile} exists on the node`] : []),
+      'confirms the boot id changed after the node returns',
+    ],
+  }),
+  activate: (stage, base, _scope, node) => ({
+    ...base,
+    kind: 'activate',
+    timeoutMs: stage.timeoutMs,
+    ...(node.availability !== 'active'
+      ? { skipReason: `was ${node.availability} before the run: drydock only re-activates nodes it drained` }
+      : {}),
+  }),
+  checks: (stage, base) => ({ ...base, kind: 'checks', run: stage.run }),
+  pause: (stage, base) => ({ ...base, kind: 'pause', durationMs: stage.durationMs }),
+  prompt: (stage, base) => ({
+    ...base,
+    kind: 'prompt',
+    message: stage.message,
+    unattended: stage.unattended,
+    conditions: [
+      ...base.conditions,
+      `interactive: asks the operator; unattended: ${stage.unattended === 'halt' ? 'halts' : 'continues'}`,
+    ],
+  }),
+};
+
+function planStage(
+  stage: Stage,
+  index: number,
+  scope: SubstitutionScope,
+  node: NodeFacts,
+  between: CheckName[],
+): PlannedStage {
+  const base: BaseStage = {
+    index,
+    name: stage.name,
+    ...(stage.description ? { description: stage.description } : {}),
+    checksAfter: stage.checks ? between : [],
+    conditions: [],
+  };
+  const planner = stagePlanners[stage.kind] as (
+    s: Stage,
+    b: BaseStage,
+    sc: SubstitutionScope,
+    n: NodeFacts,
+  ) => PlannedStage;
+  return planner(stage, base, scope, node);
+}
+
+function formatLabels(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}

@@ -1,0 +1,41 @@
+import type { Plan } from '../plan/types.js';
+import { formatDuration } from './format.js';
+import { describeStage } from './plan-text.js';
+
+/** Markdown plan, for a change ticket or a pull request. */
+export function renderPlanMarkdown(plan: Plan): string {
+  const out: string[] = [];
+  out.push(`# Maintenance plan: ${plan.runbook.name}`, '');
+  if (plan.runbook.description) out.push(plan.runbook.description.trim(), '');
+  out.push(`- Runbook: \`${plan.runbook.file}\` (sha256 \`${plan.runbook.hash.slice(0, 12)}\`)`);
+  out.push(
+    `- Cluster: ${plan.cluster.nodes} nodes, ${plan.cluster.managers} managers, leader \`${plan.cluster.leader ?? 'unknown'}\` (${plan.cluster.source}: \`${plan.cluster.origin}\`)`,
+  );
+  out.push(
+    `- Rollout: workers ${plan.rollout.concurrency} at a time, managers one at a time, leader last` +
+      (plan.rollout.soakBetweenNodesMs ? `, soak ${formatDuration(plan.rollout.soakBetweenNodesMs)}` : ''),
+  );
+  out.push(`- Checks between stages: ${plan.checks.between.map((c) => `\`${c}\``).join(', ') || 'none'}`);
+  out.push(`- Checks after each node: ${plan.checks.afterNode.map((c) => `\`${c}\``).join(', ') || 'none'}`);
+  for (const w of plan.warnings) out.push(`- **Warning:** ${w}`);
+  out.push('', '## Order', '', '| # | Node | Role | Batch | Why |', '|---|---|---|---|---|');
+  for (const n of plan.nodes) {
+    out.push(
+      `| ${n.position} | \`${n.name}\` | ${n.role}${n.leader ? ' (leader)' : ''} | ${n.batch} | ${n.reason} |`,
+    );
+  }
+  for (const s of plan.skipped) out.push(`| – | \`${s.name}\` | | | skipped: ${s.reason} |`);
+  for (const n of plan.nodes) {
+    out.push('', `## ${n.position}. ${n.name}`, '');
+    for (const note of n.notes) out.push(`> ${note}`, '');
+    for (const s of n.stages) {
+      out.push(`${s.index + 1}. **${s.name}** (${s.kind})`);
+      for (const line of describeStage(s)) {
+        out.push(line.startsWith('$ ') ? `   - \`${line.slice(2)}\`` : `   - ${line}`);
+      }
+      for (const c of s.conditions) out.push(`   - _${c}_`);
+      if (s.checksAfter.length) out.push(`   - then check: ${s.checksAfter.join(', ')}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,95 @@
+import { assertNever } from '../errors.js';
+import type { Plan, PlannedNode, PlannedStage } from '../plan/types.js';
+import { formatDuration } from './format.js';
+
+/** Human plan for a terminal: order and why, then every stage with its exact commands. */
+export function renderPlanText(plan: Plan): string {
+  const out: string[] = [];
+  out.push(
+    `drydock plan — ${plan.runbook.name} (${plan.runbook.file}, sha256 ${plan.runbook.hash.slice(0, 12)})`,
+  );
+  if (plan.runbook.description) out.push(`  ${plan.runbook.description.trim()}`);
+  out.push(
+    `cluster: ${plan.cluster.nodes} nodes, ${plan.cluster.managers} managers, leader ${plan.cluster.leader ?? 'unknown'} (from ${plan.cluster.source} ${plan.cluster.origin})`,
+  );
+  out.push(
+    `rollout: ${plan.nodes.length} nodes in ${plan.batches.length} batches; workers ${plan.rollout.concurrency} at a time, managers one at a time, leader last` +
+      (plan.rollout.soakBetweenNodesMs
+        ? `; soak ${formatDuration(plan.rollout.soakBetweenNodesMs)} between batches`
+        : ''),
+  );
+  if (plan.rollout.windowStart || plan.rollout.windowEnd) {
+    out.push(`window: ${plan.rollout.windowStart ?? '…'} → ${plan.rollout.windowEnd ?? '…'}`);
+  }
+  out.push(`checks: pre-flight [${plan.checks.preflight.join(', ')}]`);
+  out.push(`        between stages [${plan.checks.between.join(', ')}]`);
+  out.push(`        after each node [${plan.checks.afterNode.join(', ')}]`);
+  if (plan.variables.length > 0) {
+    out.push('variables:');
+    for (const v of plan.variables)
+      out.push(`  ${v.name} = ${v.value}${v.secret ? ' (secret)' : ''}  [${v.source}]`);
+  }
+  for (const w of plan.warnings) out.push(`warning: ${w}`);
+  out.push('');
+  out.push('order:');
+  for (const node of plan.nodes) {
+    out.push(`  ${String(node.position).padStart(2)}. ${node.name.padEnd(16)} ${node.reason}`);
+  }
+  for (const s of plan.skipped) out.push(`   -  ${s.name.padEnd(16)} skipped: ${s.reason}`);
+  for (const node of plan.nodes) {
+    out.push('');
+    out.push(...renderNode(node, plan.nodes.length));
+  }
+  out.push('');
+  out.push('Nothing was changed: this is a preview. `drydock run` executes exactly this plan.');
+  return `${out.join('\n')}\n`;
+}
+
+function renderNode(node: PlannedNode, total: number): string[] {
+  const lines = [
+    `[${node.position}/${total}] ${node.name} (${node.role}${node.leader ? ', leader' : ''}, ${node.address}, ${node.availabilityBefore})`,
+  ];
+  for (const note of node.notes) lines.push(`    note: ${note}`);
+  for (const stage of node.stages) {
+    lines.push(
+      `  ${stage.index + 1}. ${stage.name} (${stage.kind})${stage.description ? ` — ${stage.description}` : ''}`,
+    );
+    for (const line of describeStage(stage)) lines.push(`       ${line}`);
+    for (const c of stage.conditions) lines.push(`       ? ${c}`);
+    if (stage.checksAfter.length > 0) lines.push(`       then check: ${stage.checksAfter.join(', ')}`);
+  }
+  return lines;
+}
+
+/** The details of one stage as lines; shared by the text and markdown renderers. */
+export function describeStage(stage: PlannedStage): string[] {
+  switch (stage.kind) {
+    case 'drain':
+      return stage.skipReason
+        ? [`skip: ${stage.skipReason}`]
+        : [`set availability=drain, wait up to ${formatDuration(stage.timeoutMs)} for tasks to move`];
+    case 'run':
+      return [
+        ...stage.commands.map((c) => `$ ${stage.sudo ? 'sudo ' : ''}${c.display}`),
+        `timeout ${formatDuration(stage.timeoutMs)} per command` +
+          (stage.retries ? `, ${stage.retries} retries every ${formatDuration(stage.retryDelayMs)}` : ''),
+      ];
+    case 'reboot':
+      return [
+        `$ ${stage.command.display}`,
+        `wait up to ${formatDuration(stage.returnTimeoutMs)} for the node to return`,
+      ];
+    case 'activate':
+      return stage.skipReason
+        ? [`skip: ${stage.skipReason}`]
+        : [`set availability=active, wait up to ${formatDuration(stage.timeoutMs)} for Ready/Active`];
+    case 'checks':
+      return [`run checks: ${stage.run.join(', ')}`];
+    case 'pause':
+      return [`wait ${formatDuration(stage.durationMs)}`];
+    case 'prompt':
+      return [`ask: ${stage.message}`];
+    default:
+      return assertNever(stage, 'stage kind');
+  }
+}
