@@ -1,4 +1,4 @@
-import type { CheckResult } from '../checks/types.js';
+import type { Baseline, CheckResult } from '../checks/types.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandResult } from '../transport/types.js';
 
@@ -9,8 +9,8 @@ import type { CommandResult } from '../transport/types.js';
  */
 export type RunEvent =
   | { type: 'run-start'; runId: string; plan: Plan; resumed: boolean; mode: RunMode; at: string }
-  | { type: 'preflight'; results: CheckResult[]; at: string }
-  | { type: 'baseline'; nodes: string[]; at: string }
+  | { type: 'preflight'; results: CheckResult[]; forced?: string; at: string }
+  | { type: 'baseline'; nodes: string[]; baseline: Baseline; at: string }
   | { type: 'lock'; action: 'acquired' | 'released' | 'kept'; owner: string; at: string }
   | {
       type: 'node-start';
