@@ -24,6 +24,10 @@ export type RunEvent =
   | { type: 'output'; node: string; stage: string; stream: 'stdout' | 'stderr'; line: string; at: string }
   | { type: 'command'; node: string; stage: string; result: CommandResult; attempt: number; at: string }
   | { type: 'progress'; node: string; stage: string; message: string; at: string }
+  /** The run set this node to drain (so it may, and must, re-activate it). */
+  | { type: 'drained'; node: string; tasksMoved: number; waitedMs: number; standalone: string[]; at: string }
+  | { type: 'activated'; node: string; at: string }
+  | { type: 'rebooted'; node: string; bootIdBefore: string; bootIdAfter: string; downMs: number; at: string }
   | { type: 'checks'; node: string | null; stage: string | null; results: CheckResult[]; at: string }
   | {
       type: 'stage-end';

@@ -1,0 +1,133 @@
+import type { Baseline } from '../checks/types.js';
+import type { Plan } from '../plan/types.js';
+import type { SwarmNode } from '../transport/types.js';
+import type { RunEvent } from './events.js';
+import type { JournalHeader, JournalLine } from './journal.js';
+
+/**
+ * What a run has done so far, derived from its events. The executor keeps it up to date as it
+ * goes; resume rebuilds it from the journal, so both read the same facts.
+ */
+export interface RunProgress {
+  header: JournalHeader;
+  plan: Plan | undefined;
+  baseline: Baseline | undefined;
+  /** Availability recorded when the node was first started: the truth for "did we drain it?". */
+  availabilityBefore: Record<string, SwarmNode['availability']>;
+  /** Stages finished (succeeded or skipped) per node, by stage name. */
+  doneStages: Record<string, Set<string>>;
+  doneNodes: Set<string>;
+  /** Nodes this run set to drain (and so may re-activate). */
+  drainedByRun: Set<string>;
+  /** Boot id before each reboot this run performed. */
+  rebootedFrom: Record<string, string>;
+  /** The last stage that failed or was interrupted, if any. */
+  stoppedAt: { node: string; stage: string; reason: string } | undefined;
+  outcome: 'succeeded' | 'halted' | 'interrupted' | 'refused' | 'running' | 'unknown';
+  lockOwner: string | undefined;
+}
+
+export function emptyProgress(header: JournalHeader): RunProgress {
+  return {
+    header,
+    plan: undefined,
+    baseline: undefined,
+    availabilityBefore: {},
+    doneStages: {},
+    doneNodes: new Set(),
+    drainedByRun: new Set(),
+    rebootedFrom: {},
+    stoppedAt: undefined,
+    outcome: 'unknown',
+    lockOwner: undefined,
+  };
+}
+
+/** Fold one event into the progress (used live and on replay). */
+export function applyEvent(progress: RunProgress, event: RunEvent): void {
+  switch (event.type) {
+    case 'run-start':
+      progress.plan ??= event.plan;
+      progress.outcome = 'running';
+      break;
+    case 'baseline':
+      progress.baseline ??= event.baseline;
+      break;
+    case 'node-start':
+      progress.availabilityBefore[event.node] ??= event.availabilityBefore as SwarmNode['availability'];
+      break;
+    case 'stage-end':
+      if (event.outcome !== 'failed') {
+        let done = progress.doneStages[event.node];
+        if (!done) {
+          done = new Set();
+          progress.doneStages[event.node] = done;
+        }
+        done.add(event.stage);
+      } else {
+        progress.stoppedAt = { node: event.node, stage: event.stage, reason: event.message ?? 'failed' };
+      }
+      break;
+    case 'drained':
+      progress.drainedByRun.add(event.node);
+      break;
+    case 'activated':
+      progress.drainedByRun.delete(event.node);
+      break;
+    case 'rebooted':
+      progress.rebootedFrom[event.node] = event.bootIdBefore;
+      break;
+    case 'node-end':
+      progress.doneNodes.add(event.node);
+      break;
+    case 'halt':
+      progress.outcome = 'halted';
+      progress.stoppedAt = { node: event.report.node, stage: event.report.stage, reason: event.report.reason };
+      break;
+    case 'interrupted':
+      progress.outcome = 'interrupted';
+      if (event.node && event.stage) {
+        progress.stoppedAt = { node: event.node, stage: event.stage, reason: 'interrupted' };
+      }
+      break;
+    case 'lock':
+      progress.lockOwner = event.action === 'released' ? undefined : event.owner;
+      break;
+    case 'run-end':
+      progress.outcome = event.outcome;
+      break;
+    case 'preflight':
+    case 'stage-start':
+    case 'output':
+    case 'command':
+    case 'checks':
+    case 'progress':
+      break;
+  }
+}
+
+/** Replay a journal into progress. A run killed mid-stage shows as `running` with that stage open. */
+export function replayJournal(lines: JournalLine[]): RunProgress {
+  const [first, ...rest] = lines;
+  const progress = emptyProgress(first as JournalHeader);
+  for (const line of rest) applyEvent(progress, line as RunEvent);
+  if (progress.outcome === 'running') {
+    // Killed without a goodbye: the last started stage without an end is where it stopped.
+    const open = findOpenStage(rest as RunEvent[]);
+    if (open) progress.stoppedAt = { ...open, reason: 'the process ended mid-stage (killed?)' };
+  }
+  return progress;
+}
+
+function findOpenStage(events: RunEvent[]): { node: string; stage: string } | undefined {
+  const open = new Map<string, { node: string; stage: string }>();
+  for (const e of events) {
+    if (e.type === 'stage-start') open.set(`${e.node}\u0000${e.stage}`, { node: e.node, stage: e.stage });
+    if (e.type === 'stage-end') open.delete(`${e.node}\u0000${e.stage}`);
+  }
+  return [...open.values()].at(-1);
+}
+
+export function isStageDone(progress: RunProgress, node: string, stage: string): boolean {
+  return progress.doneStages[node]?.has(stage) ?? false;
+}
