@@ -482,7 +482,10 @@ cmd_status() {
     printf '"sshKey":%s,"knownHosts":%s,"sshConfig":%s,"bridge":"%s","hostIp":"%s","subnet":"%s",' \
       "$(json_str "$LAB/ssh/id_ed25519")" "$(json_str "$LAB/ssh/known_hosts")" "$(json_str "$LAB/ssh/config")" \
       "$BR" "$HOSTIP" "$SUBNET"
-    printf '"image":"%s","upSeconds":%s,"nodes":[' "$IMAGE" "$(cat "$LAB/up-seconds" 2>/dev/null || echo null)"
+    # the real engine: the apt-get shim only records a "target" version (see README)
+    printf '"image":"%s","engineVersion":%s,"upSeconds":%s,"nodes":[' "$IMAGE" \
+      "$(json_str "$(/usr/sbin/dockerd --version 2>/dev/null | sed -E 's/^Docker version ([^,]+),.*/\1/')")" \
+      "$(cat "$LAB/up-seconds" 2>/dev/null || echo null)"
     local sep=""
     if [ -n "$n" ]; then for k in $(seq 1 "$n"); do printf '%s' "$sep"; node_json "$k" "$m"; sep=,; done; fi
     printf ']}\n'
