@@ -1,0 +1,107 @@
+import type { CheckResult } from '../checks/types.js';
+import type { HaltReport } from '../executor/events.js';
+import type { CommandResult } from '../transport/types.js';
+
+/** The minimum a reporter needs from an output stream (process.stdout, a PassThrough, a test sink). */
+export interface TextSink {
+  write(chunk: string): unknown;
+}
+
+/** `90000` → `1m30s`; `1500` → `1.5s`; `250` → `250ms`. */
+export function formatRunDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = Math.round((ms % 60_000) / 1000);
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}` || '0s';
+}
+
+/** `2024-05-01T12:01:02.345Z` → `12:01:02` in local time; unparsable input is shown as is. */
+export function formatClock(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** How a command ended, in words: `exit 0`, `exit 100`, `timed out`, `killed by SIGKILL`, `connection lost`. */
+export function describeExit(result: CommandResult): string {
+  if (result.timedOut) return 'timed out';
+  if (result.connectionLost) return 'connection lost';
+  if (result.exitCode !== null) return `exit ${result.exitCode}`;
+  if (result.signal) return `killed by ${result.signal}`;
+  return 'no exit status';
+}
+
+/** One line per check: `PASS node-ready node2: ready (120ms)`. */
+export function describeCheck(result: CheckResult): string {
+  const subject = result.node ? ` ${result.node}:` : '';
+  return `${result.status.toUpperCase()} ${result.check}${subject} ${result.message} (${formatRunDuration(result.durationMs)})`;
+}
+
+/** Evidence as one compact line, cut so a huge blob cannot flood a terminal. */
+export function formatEvidence(evidence: unknown, max = 300): string | undefined {
+  if (evidence === undefined) return undefined;
+  const text = typeof evidence === 'string' ? evidence : safeStringify(evidence);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** JSON.stringify that never throws: bigint as string, errors as their message, cycles cut. */
+export function safeStringify(value: unknown): string {
+  const seen = new WeakSet<object>();
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'bigint') return v.toString();
+    if (v instanceof Error) return { name: v.name, message: v.message };
+    if (typeof v === 'object' && v !== null) {
+      if (seen.has(v)) return '[circular]';
+      seen.add(v);
+    }
+    return v;
+  });
+}
+
+/** Lines of the halt block shared by the plain and the interactive reporters (no colour, no indent). */
+export function formatHaltReport(report: HaltReport): string[] {
+  const lines = [
+    `HALT  run ${report.runId} stopped at ${report.node} › ${report.stage}`,
+    `reason: ${report.reason}`,
+  ];
+  const command = report.command;
+  if (command) {
+    lines.push(`command: ${command.command}`);
+    lines.push(`result: ${describeExit(command)} after ${formatRunDuration(command.durationMs)}`);
+  }
+  if (report.lastOutput.length > 0) {
+    lines.push('last output:');
+    for (const line of report.lastOutput) lines.push(`  | ${line}`);
+  }
+  if (report.failedChecks.length > 0) {
+    lines.push('failed checks:');
+    for (const check of report.failedChecks) {
+      lines.push(`  ${describeCheck(check)}`);
+      const evidence = formatEvidence(check.evidence);
+      if (evidence) lines.push(`    evidence: ${evidence}`);
+    }
+  }
+  lines.push('nodes:');
+  lines.push(
+    ...formatTable(
+      ['NODE', 'AVAILABILITY', 'STATE', 'PROGRESS'],
+      report.nodes.map((n) => [n.name, n.availability, n.state, n.progress]),
+    ).map((row) => `  ${row}`),
+  );
+  lines.push(`resume: ${report.resumeCommand}`);
+  return lines;
+}
+
+/** Left-aligned columns separated by two spaces; trailing spaces trimmed. */
+export function formatTable(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const render = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [render(header), ...rows.map(render)];
+}
