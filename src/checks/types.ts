@@ -1,5 +1,6 @@
 import type { CheckName, CheckOptions } from '../runbook/types.js';
 import type { NodeShell, SwarmApi, SwarmNode } from '../transport/types.js';
+import type { PortProber } from './probe.js';
 
 export type { CheckName } from '../runbook/types.js';
 
@@ -38,6 +39,10 @@ export interface NodeFacts {
   /** `ipvsadm -Ln` inside ingress_sbox when available, else null. */
   ipvs: string | null;
   rebootRequired: boolean;
+  /** True when the kernel has IPVS (/proc/net/ip_vs exists); without it there is no routing mesh. */
+  ipvsKernel?: boolean;
+  /** Sections that failed to run or parse, by section name: evidence, never a crash. */
+  sectionErrors?: Record<string, string>;
   raw?: string;
 }
 
@@ -82,6 +87,8 @@ export interface CheckContext {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   signal?: AbortSignal;
+  /** Probes published ports from the drydock host; defaults to TCP/HTTP with node:net. */
+  probe?: PortProber;
 }
 
 export interface CheckDefinition<N extends CheckName = CheckName> {

@@ -1,0 +1,316 @@
+import type { PublishedPort, SwarmNode, SwarmService } from '../transport/types.js';
+import { netProber, type ProbeResult } from './probe.js';
+import type { CheckContext, CheckDefinition, CheckResult, NodeFacts } from './types.js';
+import { errorMessage, forEachNode, formatMs, resultFor, shellQuote, waitUntil } from './util.js';
+
+const ingressPorts = (services: SwarmService[]) =>
+  services.flatMap((s) => s.ports.filter((p) => p.mode === 'ingress').map((port) => ({ service: s, port })));
+
+/** Compares a node's ingress peer IPs with the Ready nodes' addresses. */
+export function diffPeers(
+  peers: { name: string; ip: string }[],
+  ready: SwarmNode[],
+): { missing: string[]; extra: string[] } {
+  const ips = new Set(peers.map((p) => p.ip));
+  const want = new Set(ready.map((n) => n.address));
+  return {
+    missing: ready.filter((n) => !ips.has(n.address)).map((n) => `${n.hostname} (${n.address})`),
+    extra: [...ips].filter((ip) => !want.has(ip)).sort(),
+  };
+}
+
+export const ingressPeersCheck: CheckDefinition<'ingress-peers'> = {
+  name: 'ingress-peers',
+  summary: "The ingress network's peer list, asked of every node's own engine, is the set of Ready nodes.",
+  run: async (ctx, options) => {
+    const ready = ctx.nodes.filter((n) => n.state === 'ready');
+    return forEachNode(
+      'ingress-peers',
+      ctx,
+      ready.map((n) => n.hostname),
+      async (node) => {
+        const startedAt = ctx.now();
+        let error: string | undefined;
+        const { value, waitedMs } = await waitUntil(ctx, options.timeoutMs, async () => {
+          try {
+            const network = await (await ctx.engineOf(node)).inspectNetwork('ingress', true);
+            error = undefined;
+            const diff = diffPeers(network.peers, ready);
+            return { done: diff.missing.length === 0 && diff.extra.length === 0, value: { diff, network } };
+          } catch (e) {
+            error = errorMessage(e);
+            return { done: false, value: undefined };
+          }
+        });
+        const result = resultFor('ingress-peers', ctx, startedAt);
+        if (!value) {
+          return [
+            result('fail', `ingress network unreadable: ${error}`, { node, evidence: { error, waitedMs } }),
+          ];
+        }
+        const { missing, extra } = value.diff;
+        const evidence = { peers: value.network.peers.map((p) => p.ip).sort(), missing, extra, waitedMs };
+        if (missing.length === 0 && extra.length === 0) {
+          return [result('pass', `ingress peers = the ${ready.length} Ready nodes`, { node, evidence })];
+        }
+        const parts = [
+          missing.length > 0 ? `missing ${missing.join(', ')}` : '',
+          extra.length > 0 ? `extra ${extra.join(', ')}` : '',
+        ].filter(Boolean);
+        return [result('fail', `ingress peers: ${parts.join('; ')}`, { node, evidence })];
+      },
+    );
+  },
+};
+
+interface PortTarget {
+  service: string;
+  port: PublishedPort;
+  node: SwarmNode;
+}
+
+/** Which node should serve which published port: ingress → every Ready node, host → nodes running a task. */
+export async function publishedPortTargets(ctx: CheckContext): Promise<PortTarget[]> {
+  const services = await ctx.swarm.listServices();
+  const withPorts = services.filter((s) => s.ports.length > 0);
+  if (withPorts.length === 0) return [];
+  const [nodes, tasks] = await Promise.all([
+    ctx.swarm.listNodes(),
+    ctx.swarm.listTasks({ desiredState: 'running' }),
+  ]);
+  const ready = nodes.filter((n) => n.state === 'ready');
+  const targets: PortTarget[] = [];
+  for (const service of withPorts) {
+    for (const port of service.ports) {
+      const serving =
+        port.mode === 'ingress'
+          ? ready
+          : ready.filter((n) =>
+              tasks.some((t) => t.serviceId === service.id && t.nodeId === n.id && t.state === 'running'),
+            );
+      for (const node of serving) {
+        if (ctx.scope.includes(node.hostname)) targets.push({ service: service.name, port, node });
+      }
+    }
+  }
+  return targets;
+}
+
+/** Probes a port from inside the cluster: a shell on another node runs nc -z (or bash /dev/tcp). */
+async function probeFromCluster(
+  ctx: CheckContext,
+  via: string,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  const h = shellQuote(host);
+  const command = `if command -v nc >/dev/null 2>&1; then nc -z -w ${seconds} ${h} ${port}; else timeout ${seconds} bash -c ${shellQuote(`: </dev/tcp/${host}/${port}`)}; fi`;
+  const shell = await ctx.shellOf(via);
+  const r = await shell.exec(command, { timeoutMs: timeoutMs + 5000 });
+  return r.exitCode === 0
+    ? { ok: true, durationMs: r.durationMs }
+    : {
+        ok: false,
+        error: `from ${via}: exit ${r.exitCode} ${r.stderr.trim()}`.trim(),
+        durationMs: r.durationMs,
+      };
+}
+
+export const publishedPortsCheck: CheckDefinition<'published-ports'> = {
+  name: 'published-ports',
+  summary: 'Every published port answers on every node that should serve it.',
+  run: async (ctx, options) => {
+    const startedAt = ctx.now();
+    const result = resultFor('published-ports', ctx, startedAt);
+    const targets = await publishedPortTargets(ctx);
+    if (targets.length === 0) {
+      return [result('not-applicable', 'no published ports on the nodes in scope')];
+    }
+    const prober = ctx.probe ?? netProber;
+    const ready = ctx.nodes.filter((n) => n.state === 'ready');
+    return Promise.all(
+      targets.map(async ({ service, port, node }): Promise<CheckResult> => {
+        const label = `${service} ${port.published}/${port.protocol} (${port.mode})`;
+        const evidence = {
+          service,
+          port: port.published,
+          protocol: port.protocol,
+          mode: port.mode,
+          address: node.address,
+        };
+        if (port.protocol !== 'tcp') {
+          return result('not-applicable', `${label}: only TCP ports can be probed`, {
+            node: node.hostname,
+            evidence,
+          });
+        }
+        const path = options.paths[String(port.published)];
+        const probeOnce = async () => {
+          const fromHost = path
+            ? await prober.http(node.address, port.published, path, options.connectTimeoutMs)
+            : await prober.tcp(node.address, port.published, options.connectTimeoutMs);
+          let fromCluster: ProbeResult | undefined;
+          if (options.fromCluster) {
+            const via = ready.find((n) => n.hostname !== node.hostname) ?? node;
+            fromCluster = await probeFromCluster(
+              ctx,
+              via.hostname,
+              node.address,
+              port.published,
+              options.connectTimeoutMs,
+            ).catch(
+              (e): ProbeResult => ({
+                ok: false,
+                error: `from ${via.hostname}: ${errorMessage(e)}`,
+                durationMs: 0,
+              }),
+            );
+          }
+          return { done: fromHost.ok && (fromCluster?.ok ?? true), value: { fromHost, fromCluster } };
+        };
+        const { value, done, waitedMs } = await waitUntil(ctx, options.timeoutMs, probeOnce, {
+          pollMs: 1000,
+        });
+        const full = {
+          ...evidence,
+          ...(path ? { path, status: value.fromHost.status } : {}),
+          fromHost: value.fromHost,
+          ...(value.fromCluster ? { fromCluster: value.fromCluster } : {}),
+          waitedMs,
+        };
+        if (done) {
+          const how = path ? `HTTP ${value.fromHost.status} on ${path}` : 'TCP connect ok';
+          return result('pass', `${label}: ${how}`, { node: node.hostname, evidence: full });
+        }
+        const why = [
+          value.fromHost.ok ? '' : value.fromHost.error,
+          value.fromCluster?.ok === false ? value.fromCluster.error : '',
+        ]
+          .filter(Boolean)
+          .join('; ');
+        return result(
+          'fail',
+          `${label} does not answer on ${node.address}: ${why} (waited ${formatMs(waitedMs)})`,
+          {
+            node: node.hostname,
+            evidence: full,
+          },
+        );
+      }),
+    );
+  },
+};
+
+/** Virtual services in `ipvsadm -Ln` output and how many backends each has. */
+export function parseIpvs(text: string): { service: string; backends: string[] }[] {
+  const out: { service: string; backends: string[] }[] = [];
+  for (const line of text.split('\n')) {
+    if (/^(FWM|TCP|UDP|SCTP)\s/.test(line))
+      out.push({ service: line.trim().replace(/\s+/g, ' '), backends: [] });
+    else if (/^\s+->\s+\d/.test(line)) out.at(-1)?.backends.push(line.trim().split(/\s+/)[1] ?? '');
+  }
+  return out;
+}
+
+/** Why a node's mesh plumbing is incomplete for the given ingress ports (empty when fine). */
+export function meshProblems(
+  facts: NodeFacts,
+  ports: { service: string; port: PublishedPort }[],
+  servicesWithTasks: number,
+): { problems: string[]; evidence: Record<string, unknown> } {
+  const problems: string[] = [];
+  const evidence: Record<string, unknown> = {};
+  if (!facts.ingressSbox) problems.push('ingress_sbox missing');
+  const rules = facts.dockerIngressRules ?? [];
+  const missingRules = ports
+    .filter(
+      ({ port }) =>
+        !rules.some(
+          (r) =>
+            r.includes(`-p ${port.protocol}`) &&
+            new RegExp(`--dport ${port.published}\\b`).test(r) &&
+            r.includes('DNAT'),
+        ),
+    )
+    .map(({ service, port }) => `${port.published}/${port.protocol} (${service})`);
+  if (facts.dockerIngressRules === null) problems.push('DOCKER-INGRESS chain missing');
+  else if (missingRules.length > 0) problems.push(`DOCKER-INGRESS lacks ${missingRules.join(', ')}`);
+  if (missingRules.length > 0) evidence.missingRules = missingRules;
+  evidence.dockerIngressRules = facts.dockerIngressRules;
+  if (facts.ipvs !== null) {
+    const virtual = parseIpvs(facts.ipvs);
+    const empty = virtual.filter((v) => v.backends.length === 0).map((v) => v.service);
+    const served = virtual.filter((v) => v.backends.length > 0).length;
+    evidence.ipvs = virtual;
+    if (empty.length > 0) problems.push(`IPVS services without backends: ${empty.join(', ')}`);
+    if (served < servicesWithTasks) {
+      problems.push(`${served} IPVS services with backends, ${servicesWithTasks} ingress services running`);
+    }
+  }
+  return { problems, evidence };
+}
+
+export const ingressMeshCheck: CheckDefinition<'ingress-mesh'> = {
+  name: 'ingress-mesh',
+  summary:
+    'ingress_sbox present, DOCKER-INGRESS holds every ingress port, IPVS backends, same iptables backend.',
+  run: async (ctx) => {
+    const startedAt = ctx.now();
+    const result = resultFor('ingress-mesh', ctx, startedAt);
+    const services = await ctx.swarm.listServices();
+    const ports = ingressPorts(services);
+    if (ports.length === 0) {
+      return [result('not-applicable', 'no service publishes in ingress mode (host-mode publishing)')];
+    }
+    const ready = ctx.nodes.filter((n) => n.state === 'ready').map((n) => n.hostname);
+    const facts = new Map<string, NodeFacts>();
+    const failures: CheckResult[] = [];
+    await Promise.all(
+      ready.map(async (node) => {
+        try {
+          facts.set(node, await ctx.factsOf(node));
+        } catch (e) {
+          failures.push(
+            result('fail', `${node}: ${errorMessage(e)}`, { node, evidence: { error: errorMessage(e) } }),
+          );
+        }
+      }),
+    );
+    const noIpvs = [...facts.values()].filter((f) => f.ipvsKernel === false).map((f) => f.node);
+    if (noIpvs.length > 0 && noIpvs.length === facts.size) {
+      return [
+        ...failures,
+        result('not-applicable', 'kernel has no IPVS: no routing mesh (host-mode publishing)', {
+          evidence: { nodesWithoutIpvs: noIpvs.sort(), ingressPorts: ports.map((p) => p.port.published) },
+        }),
+      ];
+    }
+    const tasks = await ctx.swarm.listTasks({ desiredState: 'running' });
+    const ingressServiceIds = new Set(ports.map((p) => p.service.id));
+    const servicesWithTasks = [...ingressServiceIds].filter((id) =>
+      tasks.some((t) => t.serviceId === id && t.state === 'running'),
+    ).length;
+    const backends = new Set([...facts.values()].map((f) => f.iptablesBackend));
+    const results: CheckResult[] = [...failures];
+    for (const node of ctx.scope.filter((n) => facts.has(n))) {
+      const f = facts.get(node)!;
+      const named = ports.map((p) => ({ service: p.service.name, port: p.port }));
+      const { problems, evidence } = meshProblems(f, named, servicesWithTasks);
+      if (f.ipvsKernel === false) problems.push('kernel has no IPVS');
+      const before = ctx.baseline?.nodes[node]?.facts.iptablesBackend;
+      if (before && before !== f.iptablesBackend)
+        problems.push(`iptables backend ${before} → ${f.iptablesBackend}`);
+      if (backends.size > 1)
+        problems.push(`iptables backends differ across nodes: ${[...backends].sort().join(', ')}`);
+      const full = { ...evidence, iptablesBackend: f.iptablesBackend, iptablesBackendBefore: before };
+      results.push(
+        problems.length === 0
+          ? result('pass', `mesh ok: ${ports.length} ingress port(s) programmed`, { node, evidence: full })
+          : result('fail', problems.join('; '), { node, evidence: full }),
+      );
+    }
+    return results;
+  },
+};
