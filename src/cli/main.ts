@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, InvalidInputError, isDrydockError } from '../errors.js';
+import { formatProblems } from '../report/problems.js';
 import type { CliIo } from './io.js';
 import { processIo } from './io.js';
 
@@ -165,7 +166,7 @@ export function reportError(error: unknown, io: CliIo): number {
     return ExitCode.usage;
   }
   if (error instanceof InvalidInputError) {
-    io.stderr(`${formatProblemsForCli(error)}\n`);
+    io.stderr(formatProblems(error.problems));
     return error.exitCode;
   }
   if (isDrydockError(error)) {
@@ -178,15 +179,6 @@ export function reportError(error: unknown, io: CliIo): number {
   io.stderr(`drydock: internal error: ${err?.message ?? String(error)}\n`);
   io.stderr(`${err?.stack ?? ''}\n  This is a bug in drydock; please report it with the output above.\n`);
   return ExitCode.internal;
-}
-
-function formatProblemsForCli(error: InvalidInputError): string {
-  return error.problems
-    .map(
-      (p) =>
-        `${p.file}:${p.line}:${p.column}  ${p.path || '(document)'}  ${p.message}${p.hint ? `\n  hint: ${p.hint}` : ''}`,
-    )
-    .join('\n');
 }
 
 const DRYDOCK_VERSION = '0.1.0';

@@ -82,7 +82,11 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       break;
     case 'halt':
       progress.outcome = 'halted';
-      progress.stoppedAt = { node: event.report.node, stage: event.report.stage, reason: event.report.reason };
+      progress.stoppedAt = {
+        node: event.report.node,
+        stage: event.report.stage,
+        reason: event.report.reason,
+      };
       break;
     case 'interrupted':
       progress.outcome = 'interrupted';

@@ -1,6 +1,6 @@
-import { assertNever } from '../errors.js';
-import type { Plan, PlannedNode, PlannedStage } from '../plan/types.js';
-import { formatDuration } from './format.js';
+import { describeStage } from '../plan/describe-stage.js';
+import { formatDuration } from '../plan/format-duration.js';
+import type { Plan, PlannedNode } from '../plan/types.js';
 
 /** Human plan for a terminal: order and why, then every stage with its exact commands. */
 export function renderPlanText(plan: Plan): string {
@@ -59,37 +59,4 @@ function renderNode(node: PlannedNode, total: number): string[] {
     if (stage.checksAfter.length > 0) lines.push(`       then check: ${stage.checksAfter.join(', ')}`);
   }
   return lines;
-}
-
-/** The details of one stage as lines; shared by the text and markdown renderers. */
-export function describeStage(stage: PlannedStage): string[] {
-  switch (stage.kind) {
-    case 'drain':
-      return stage.skipReason
-        ? [`skip: ${stage.skipReason}`]
-        : [`set availability=drain, wait up to ${formatDuration(stage.timeoutMs)} for tasks to move`];
-    case 'run':
-      return [
-        ...stage.commands.map((c) => `$ ${stage.sudo ? 'sudo ' : ''}${c.display}`),
-        `timeout ${formatDuration(stage.timeoutMs)} per command` +
-          (stage.retries ? `, ${stage.retries} retries every ${formatDuration(stage.retryDelayMs)}` : ''),
-      ];
-    case 'reboot':
-      return [
-        `$ ${stage.command.display}`,
-        `wait up to ${formatDuration(stage.returnTimeoutMs)} for the node to return`,
-      ];
-    case 'activate':
-      return stage.skipReason
-        ? [`skip: ${stage.skipReason}`]
-        : [`set availability=active, wait up to ${formatDuration(stage.timeoutMs)} for Ready/Active`];
-    case 'checks':
-      return [`run checks: ${stage.run.join(', ')}`];
-    case 'pause':
-      return [`wait ${formatDuration(stage.durationMs)}`];
-    case 'prompt':
-      return [`ask: ${stage.message}`];
-    default:
-      return assertNever(stage, 'stage kind');
-  }
 }

@@ -7,6 +7,7 @@ import { parseRunbookFile } from '../../runbook/parse.js';
 import type { Runbook } from '../../runbook/types.js';
 import { applyConnectionFlags, type ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
+import { connectForRunbook } from './connect.js';
 
 export interface PlanOptions extends ConnectionFlags {
   inventory?: string;
@@ -47,9 +48,8 @@ export async function loadClusterFacts(
       },
     );
   }
-  const { connectCluster } = await import('../../transport/cluster.js');
   const { readClusterFacts } = await import('../../executor/read-cluster-facts.js');
-  const cluster = await connectCluster(connection);
+  const cluster = await connectForRunbook(runbook, options, io);
   try {
     return await readClusterFacts(await cluster.swarm());
   } finally {

@@ -1,0 +1,90 @@
+import { STANDALONE_CHECKS, defaultCheckOptions } from '../../checks/catalogue.js';
+import { runChecks, summarizeChecks } from '../../checks/run-checks.js';
+import type { CheckName } from '../../checks/types.js';
+import { UsageError } from '../../errors.js';
+import { systemClock } from '../../executor/ports.js';
+import { renderCheckJson, renderCheckTable } from '../../report/check-table.js';
+import type { Runbook } from '../../runbook/types.js';
+import { applyConnectionFlags, type ConnectionFlags } from '../connection-options.js';
+import type { CliIo } from '../io.js';
+
+export interface CheckCommandOptions extends ConnectionFlags {
+  runbook?: string;
+  node?: string;
+  json?: boolean;
+}
+
+/** Connection settings when no runbook gives them: the schema's defaults. */
+const DEFAULT_CONNECTION: Runbook['connection'] = {
+  ssh: {
+    user: 'root',
+    port: 22,
+    agent: true,
+    knownHosts: '~/.ssh/known_hosts',
+    hostKeyPolicy: 'strict',
+    sshConfig: true,
+    sudo: false,
+    connectTimeoutMs: 10_000,
+    hosts: {},
+  },
+  docker: { via: 'ssh', socket: '/var/run/docker.sock', managers: [] },
+};
+
+/**
+ * `drydock check`: runs the catalogue against a live cluster, changing nothing. With a runbook,
+ * its afterNode and between checks with its options; without, every check that makes sense
+ * outside a run. Baseline-dependent checks compare with absolute expectations (no run began).
+ * Exit 0 healthy, 1 unhealthy.
+ */
+export async function checkCommand(options: CheckCommandOptions, io: CliIo): Promise<number> {
+  let runbook: Runbook | undefined;
+  if (options.runbook) {
+    const { parseRunbookFile } = await import('../../runbook/parse.js');
+    runbook = await parseRunbookFile(options.runbook);
+  }
+  const connection = applyConnectionFlags(runbook?.connection ?? DEFAULT_CONNECTION, options, io.env);
+  if (!connection.dockerHost && connection.docker.managers.length === 0) {
+    throw new UsageError('check needs the cluster: give --docker-host URL, --manager HOST or a runbook', {
+      hint: 'e.g. drydock check --manager 10.0.0.11',
+    });
+  }
+  const names: CheckName[] = runbook
+    ? [...new Set([...runbook.checks.afterNode, ...runbook.checks.between])].filter((n) => n !== 'reboot-observed')
+    : STANDALONE_CHECKS;
+  const checkOptions = runbook?.checks.options ?? defaultCheckOptions(15_000);
+
+  const { connectCluster } = await import('../../transport/cluster.js');
+  const cluster = await connectCluster(connection);
+  const startedAt = systemClock.now();
+  try {
+    const swarm = await cluster.swarm();
+    const nodes = await swarm.listNodes();
+    if (options.node && !nodes.some((n) => n.hostname === options.node)) {
+      throw new UsageError(`no node named ${options.node} in the swarm`, {
+        hint: `nodes: ${nodes.map((n) => n.hostname).join(', ')}`,
+      });
+    }
+    const results = await runChecks(names, {
+      scope: options.node ? [options.node] : nodes.map((n) => n.hostname),
+      nodes,
+      swarm,
+      engineOf: (node) => cluster.engineOf(node),
+      shellOf: (node) => cluster.shellOf(node),
+      // Nothing is being maintained: every node should be as it is now, only drained if it was.
+      expectedAvailability: Object.fromEntries(
+        nodes.map((n) => [n.hostname, n.availability === 'drain' ? 'drain' : 'active']),
+      ),
+      rebootedFrom: {},
+      stageStartedAt: new Date(startedAt),
+      options: checkOptions,
+      now: systemClock.now,
+      sleep: systemClock.sleep,
+      sudo: connection.ssh.sudo,
+    });
+    const durationMs = systemClock.now() - startedAt;
+    io.stdout(options.json ? renderCheckJson(results, { durationMs }) : renderCheckTable(results, { durationMs }));
+    return summarizeChecks(results).healthy ? 0 : 1;
+  } finally {
+    await cluster.close();
+  }
+}

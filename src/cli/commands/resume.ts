@@ -1,0 +1,63 @@
+import { JournalError } from '../../errors.js';
+import { defaultJournalDir, JournalWriter, readJournal } from '../../executor/journal.js';
+import { replayJournal } from '../../executor/run-progress.js';
+import { parseRunbookFile } from '../../runbook/parse.js';
+import type { ConnectionFlags } from '../connection-options.js';
+import type { CliIo } from '../io.js';
+import { connectForRunbook } from './connect.js';
+import { runSession, type SessionFlags } from './run-session.js';
+
+export interface ResumeOptions extends ConnectionFlags, Omit<SessionFlags, 'force'> {
+  journalDir?: string;
+  force?: boolean;
+}
+
+/**
+ * `drydock resume RUN_ID`: continue from the failed or interrupted stage (re-running it),
+ * skipping what the journal says is done. The plan is the journaled one, so the order holds.
+ */
+export async function resumeCommand(runId: string, options: ResumeOptions, io: CliIo): Promise<number> {
+  const journalDir = options.journalDir ?? defaultJournalDir(io.env);
+  const progress = replayJournal(readJournal(journalDir, runId));
+  const { header, plan } = progress;
+  if (!plan)
+    throw new JournalError(`run ${runId} never got past its start: nothing to resume; start a new run`);
+  if (progress.outcome === 'succeeded') {
+    throw new JournalError(`run ${runId} already finished successfully: nothing to resume`);
+  }
+  const runbook = await parseRunbookFile(header.runbookFile);
+  if (runbook.hash !== header.runbookHash && !options.force) {
+    throw new JournalError(`the runbook ${header.runbookFile} changed since run ${runId} started`, {
+      hint: 'restore it, or resume anyway with --force (the plan stays the journaled one)',
+    });
+  }
+  const flags: ConnectionFlags = { ...(header.connection as ConnectionFlags), ...definedFlags(options) };
+  const cluster = await connectForRunbook(runbook, flags, io);
+  const journal = JournalWriter.reopen(journalDir, runId);
+  if (progress.stoppedAt) {
+    io.stderr(
+      `drydock: resuming run ${runId} at ${progress.stoppedAt.node} / ${progress.stoppedAt.stage} (${progress.stoppedAt.reason})\n`,
+    );
+  }
+  try {
+    const resumeCommand = `drydock resume ${runId}${options.journalDir ? ` --journal-dir ${options.journalDir}` : ''}`;
+    const { force: _force, ...sessionFlags } = options;
+    return await runSession({
+      runId,
+      runbook,
+      plan,
+      progress,
+      journal,
+      cluster,
+      flags: sessionFlags,
+      io,
+      resumeCommand,
+    });
+  } finally {
+    await cluster.close();
+  }
+}
+
+function definedFlags(options: ConnectionFlags): ConnectionFlags {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ConnectionFlags;
+}

@@ -1,0 +1,133 @@
+import { hostname, userInfo } from 'node:os';
+import { ExitCode, UsageError } from '../../errors.js';
+import { createCheckRunner } from '../../executor/check-runner.js';
+import type { OperatorGate, RunEvent, RunOutcome, RunReporter } from '../../executor/events.js';
+import { executePlan } from '../../executor/execute-plan.js';
+import type { JournalWriter } from '../../executor/journal.js';
+import { type Clock, type ClusterPort, systemClock } from '../../executor/ports.js';
+import type { RunProgress } from '../../executor/run-progress.js';
+import type { Plan } from '../../plan/types.js';
+import { parseDuration } from '../../runbook/normalize.js';
+import type { Runbook } from '../../runbook/types.js';
+import type { CliIo } from '../io.js';
+
+export interface SessionFlags {
+  yes?: boolean;
+  json?: boolean;
+  force?: string;
+  lockTtl?: string;
+}
+
+/** Exit code per outcome (documented in the README). */
+export const OUTCOME_EXIT: Record<RunOutcome, number> = {
+  succeeded: ExitCode.ok,
+  halted: ExitCode.failed,
+  refused: ExitCode.refused,
+  interrupted: ExitCode.interrupted,
+};
+
+export function operatorName(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (containers): fall back to the environment.
+    user = process.env.USER ?? 'unknown';
+  }
+  return `${user}@${hostname()}`;
+}
+
+/**
+ * Run (or resume) a plan with the right UI: interactive (listr2 + prompts) on a TTY, otherwise
+ * unattended with plain lines or JSON events. Signals stop at a safe point.
+ */
+export async function runSession(args: {
+  runId: string;
+  runbook: Runbook;
+  plan: Plan;
+  progress: RunProgress;
+  journal: JournalWriter;
+  cluster: ClusterPort;
+  flags: SessionFlags;
+  io: CliIo;
+  resumeCommand: string;
+  clock?: Clock;
+}): Promise<number> {
+  const { io, flags } = args;
+  const interactive = io.isTTY && !flags.yes && !flags.json;
+  const { createReporter } = await import('../../report/reporters.js');
+  const ui = createReporter(flags.json ? 'json' : interactive ? 'interactive' : 'simple', {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    isTTY: io.isTTY,
+  });
+  let gate: OperatorGate | undefined;
+  if (interactive) {
+    const { createInquirerGate } = await import('../../prompts/operator-gate.js');
+    gate = createInquirerGate(ui);
+  }
+  const reporter = fanOut([args.journal, ui]);
+
+  // First signal: finish the current command or wait, then stop. Second: cancel it too.
+  const stop = new AbortController();
+  const cancel = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stop.signal.aborted) {
+      io.stderr(`\ndrydock: ${signal} received: stopping after the current step (again to cancel it now)\n`);
+      stop.abort();
+    } else {
+      io.stderr(`\ndrydock: ${signal} again: cancelling the current remote command\n`);
+      cancel.abort();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const clock = args.clock ?? systemClock;
+  try {
+    const outcome = await executePlan({
+      runId: args.runId,
+      plan: args.plan,
+      runbook: args.runbook,
+      cluster: args.cluster,
+      checks: createCheckRunner(args.cluster, args.runbook, clock),
+      reporter,
+      ...(gate ? { gate } : {}),
+      clock,
+      stopSignal: stop.signal,
+      cancelSignal: cancel.signal,
+      progress: args.progress,
+      ...(flags.force ? { force: flags.force } : {}),
+      lock: { owner: operatorName(), ttlMs: parseLockTtl(flags.lockTtl ?? '2h') },
+      resumeCommand: args.resumeCommand,
+    });
+    return OUTCOME_EXIT[outcome];
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await reporter.close?.();
+  }
+}
+
+function fanOut(reporters: RunReporter[]): RunReporter {
+  return {
+    onEvent(event: RunEvent) {
+      for (const r of reporters) r.onEvent(event);
+    },
+    async close() {
+      for (const r of reporters) await r.close?.();
+    },
+  };
+}
+
+function parseLockTtl(text: string): number {
+  let ms = 0;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    ms = 0;
+  }
+  if (ms <= 0) {
+    throw new UsageError(`--lock-ttl: not a duration: ${text}`, { hint: 'e.g. --lock-ttl 90m or 2h' });
+  }
+  return ms;
+}

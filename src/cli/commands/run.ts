@@ -1,0 +1,60 @@
+import { hostname } from 'node:os';
+import { defaultJournalDir, JournalWriter, newRunId } from '../../executor/journal.js';
+import { readClusterFacts } from '../../executor/read-cluster-facts.js';
+import { emptyProgress } from '../../executor/run-progress.js';
+import { planRollout } from '../../plan/plan-rollout.js';
+import { parseRunbookFile } from '../../runbook/parse.js';
+import type { ConnectionFlags } from '../connection-options.js';
+import type { CliIo } from '../io.js';
+import { connectForRunbook, connectionFlagsForJournal } from './connect.js';
+import { operatorName, runSession, type SessionFlags } from './run-session.js';
+
+export interface RunOptions extends ConnectionFlags, SessionFlags {
+  journalDir?: string;
+}
+
+/** `drydock run`: plan against the live cluster, then execute exactly that plan. */
+export async function runCommand(runbookPath: string, options: RunOptions, io: CliIo): Promise<number> {
+  const runbook = await parseRunbookFile(runbookPath);
+  const cluster = await connectForRunbook(runbook, options, io);
+  try {
+    const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()));
+    const runId = newRunId();
+    const journalDir = options.journalDir ?? defaultJournalDir(io.env);
+    const journal = JournalWriter.create(journalDir, {
+      runId,
+      runbookFile: runbook.file,
+      runbookHash: runbook.hash,
+      startedAt: new Date().toISOString(),
+      connection: connectionFlagsForJournal(options),
+      user: operatorName(),
+      host: hostname(),
+    });
+    io.stderr(`drydock: run ${runId} (journal ${journal.path})\n`);
+    const progress = emptyProgress({
+      type: 'journal-header',
+      formatVersion: 1,
+      runId,
+      runbookFile: runbook.file,
+      runbookHash: runbook.hash,
+      startedAt: new Date().toISOString(),
+      connection: {},
+      user: operatorName(),
+      host: hostname(),
+    });
+    const resumeCommand = `drydock resume ${runId}${options.journalDir ? ` --journal-dir ${options.journalDir}` : ''}`;
+    return await runSession({
+      runId,
+      runbook,
+      plan,
+      progress,
+      journal,
+      cluster,
+      flags: options,
+      io,
+      resumeCommand,
+    });
+  } finally {
+    await cluster.close();
+  }
+}

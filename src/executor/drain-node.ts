@@ -1,0 +1,152 @@
+import { HaltError } from '../errors.js';
+import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../transport/types.js';
+import type { Clock } from './ports.js';
+import { type EventWaker, waitUntil } from './wait-until.js';
+
+/** Task states in which a task still occupies its node. */
+const ACTIVE_TASK_STATES = new Set([
+  'new',
+  'pending',
+  'assigned',
+  'accepted',
+  'preparing',
+  'ready',
+  'starting',
+  'running',
+]);
+
+export interface ConvergenceReport {
+  /** Tasks still on the node that should have moved. */
+  tasksOnNode: { service: string; task: string; state: string }[];
+  /** Services below their desired count. */
+  belowCount: { service: string; running: number; desired: number }[];
+}
+
+/** Is the node empty of service tasks, and is every service back at full count? */
+export async function assessDrain(swarm: SwarmApi, nodeId: string): Promise<ConvergenceReport> {
+  const [services, tasks, nodes] = await Promise.all([
+    swarm.listServices(),
+    swarm.listTasks(),
+    swarm.listNodes(),
+  ]);
+  const names = new Map(services.map((s) => [s.id, s.name]));
+  const tasksOnNode = tasks
+    .filter((t) => t.nodeId === nodeId && t.desiredState === 'running' && ACTIVE_TASK_STATES.has(t.state))
+    .map((t) => ({ service: names.get(t.serviceId) ?? t.serviceId, task: t.id, state: t.state }));
+  return { tasksOnNode, belowCount: servicesBelowCount(services, tasks, nodes) };
+}
+
+/** Replicated: running == replicas. Global: one running task per schedulable node (or API counts). */
+export function servicesBelowCount(
+  services: SwarmService[],
+  tasks: SwarmTask[],
+  nodes: SwarmNode[],
+): ConvergenceReport['belowCount'] {
+  const below: ConvergenceReport['belowCount'] = [];
+  const schedulable = new Set(
+    nodes.filter((n) => n.state === 'ready' && n.availability === 'active').map((n) => n.id),
+  );
+  for (const service of services) {
+    const running = tasks.filter(
+      (t) => t.serviceId === service.id && t.desiredState === 'running' && t.state === 'running',
+    );
+    if (service.mode === 'replicated') {
+      const desired = service.replicas ?? 0;
+      if (running.length < desired) below.push({ service: service.name, running: running.length, desired });
+    } else if (service.mode === 'global') {
+      // The API's own desired count honours constraints; fall back to schedulable nodes.
+      const desired = service.desiredTasks ?? schedulable.size;
+      const onSchedulable = running.filter((t) => t.nodeId && schedulable.has(t.nodeId)).length;
+      if (onSchedulable < desired) below.push({ service: service.name, running: onSchedulable, desired });
+    }
+  }
+  return below;
+}
+
+export interface DrainOutcome {
+  ok: boolean;
+  waitedMs: number;
+  tasksMoved: number;
+  report: ConvergenceReport;
+}
+
+/**
+ * Set the node to drain (with its version index, so a concurrent edit is detected) and wait
+ * until its tasks have moved and every service is back at full count.
+ */
+export async function drainNode(
+  swarm: SwarmApi,
+  node: SwarmNode,
+  options: { timeoutMs: number; clock: Clock; waker?: EventWaker; signal?: AbortSignal },
+): Promise<DrainOutcome> {
+  const before = await assessDrain(swarm, node.id);
+  await swarm.setNodeAvailability(node.id, node.version, 'drain');
+  const result = await waitUntil(
+    async () => {
+      const report = await assessDrain(swarm, node.id);
+      return { done: report.tasksOnNode.length === 0 && report.belowCount.length === 0, value: report };
+    },
+    { ...options, pollMs: 250 },
+  );
+  return {
+    ok: result.ok,
+    waitedMs: result.waitedMs,
+    tasksMoved: before.tasksOnNode.length,
+    report: result.value,
+  };
+}
+
+/**
+ * Set the node back to active and wait until it is Ready/Active and the scheduler has placed
+ * its global tasks again (the sign that tasks can be scheduled on it).
+ */
+export async function activateNode(
+  swarm: SwarmApi,
+  nodeName: string,
+  options: { timeoutMs: number; clock: Clock; waker?: EventWaker; signal?: AbortSignal },
+): Promise<{ ok: boolean; waitedMs: number; detail: string }> {
+  const node = await findNode(swarm, nodeName);
+  if (node.availability !== 'active') await swarm.setNodeAvailability(node.id, node.version, 'active');
+  const result = await waitUntil(
+    async () => {
+      const current = await findNode(swarm, nodeName);
+      if (current.state !== 'ready' || current.availability !== 'active') {
+        return { done: false, value: `node is ${current.state}/${current.availability}` };
+      }
+      const [services, tasks] = await Promise.all([
+        swarm.listServices(),
+        swarm.listTasks({ node: current.id }),
+      ]);
+      // An unconstrained global service must run here again; constrained ones may not.
+      const expected = services
+        .filter((s) => s.mode === 'global' && s.constraints.length === 0)
+        .filter((s) => !tasks.some((t) => t.serviceId === s.id && t.state === 'running'))
+        .map((s) => s.name);
+      return expected.length === 0
+        ? { done: true, value: 'Ready, Active, global tasks running' }
+        : { done: false, value: `waiting for global task(s) ${expected.join(', ')}` };
+    },
+    { ...options, pollMs: 250 },
+  );
+  return { ok: result.ok, waitedMs: result.waitedMs, detail: result.value };
+}
+
+export async function findNode(swarm: SwarmApi, name: string): Promise<SwarmNode> {
+  const nodes = await swarm.listNodes();
+  const node = nodes.find((n) => n.hostname === name);
+  if (!node) throw new HaltError(`node ${name} is not in the swarm any more`);
+  return node;
+}
+
+export function describeConvergence(report: ConvergenceReport): string {
+  const parts: string[] = [];
+  if (report.tasksOnNode.length > 0) {
+    parts.push(`still on the node: ${report.tasksOnNode.map((t) => `${t.service} (${t.state})`).join(', ')}`);
+  }
+  if (report.belowCount.length > 0) {
+    parts.push(
+      `below count: ${report.belowCount.map((b) => `${b.service} ${b.running}/${b.desired}`).join(', ')}`,
+    );
+  }
+  return parts.join('; ') || 'converged';
+}
