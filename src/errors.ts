@@ -52,6 +52,8 @@ export interface Problem {
   path: string;
   message: string;
   hint?: string;
+  /** `warning` problems are reported but do not fail validation; absent means `error`. */
+  severity?: 'error' | 'warning';
 }
 
 /** A runbook or inventory failed to parse or validate; carries every problem found. */

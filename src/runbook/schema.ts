@@ -10,10 +10,13 @@ import { z } from 'zod';
 
 /** A duration: a number of seconds, or a string such as `500ms`, `30s`, `10m`, `1h`, `1h30m`. */
 export const rawDuration = z
-  .union([
-    z.number().nonnegative(),
-    z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 30s, 10m, 1h30m or 500ms'),
-  ])
+  .union(
+    [
+      z.number().nonnegative(),
+      z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 30s, 10m, 1h30m or 500ms'),
+    ],
+    { error: 'a duration like 30s, 10m, 1h30m or 500ms (or a number of seconds)' },
+  )
   .describe('A duration: seconds as a number, or a string such as 500ms, 30s, 10m, 1h30m.');
 
 /** The names of every check in the catalogue. Adding one here forces a handler in checks/. */
@@ -148,7 +151,7 @@ export const rawChecks = z
 const stageCommon = {
   name: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'letters, digits, - and _')
+    .regex(/^[a-z0-9][a-z0-9_-]*$/i, 'a name of letters, digits, - and _')
     .optional()
     .describe('Stage name shown in plans and logs; defaults to the kind. Unique per runbook.'),
   description: z.string().optional().describe('What this stage is for, shown in the plan.'),
@@ -374,7 +377,10 @@ export const rawRunbook = z
       docker: { via: 'ssh', socket: '/var/run/docker.sock', managers: [] },
     }),
     variables: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), rawVariable)
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit'),
+        rawVariable,
+      )
       .default({})
       .describe('Values substituted into commands as ${name}; shell-quoted.'),
     checks: rawChecks,

@@ -1,0 +1,278 @@
+import { nameStages } from './normalize.js';
+import { CHECK_NAMES, type CheckName, type ParsedRunbook } from './schema.js';
+import { BUILTIN_VARIABLES, scanTemplate } from './substitute.js';
+import { type DocPath, findNearMiss, type ProblemOptions } from './yaml-source.js';
+
+/**
+ * Cross-reference rules: what the schema alone cannot see. Each rule reads the schema output
+ * and reports located problems through the context. Pure.
+ */
+
+export interface RuleContext {
+  runbook: ParsedRunbook;
+  /** Effective stage names (defaults filled in), index-aligned with `runbook.stages`. */
+  stageNames: string[];
+  report: (path: DocPath, message: string, options?: ProblemOptions) => void;
+}
+
+export type Rule = (ctx: RuleContext) => void;
+
+/** A template-bearing field and whether it goes to a shell (quoted) or is used as a value. */
+interface TemplateField {
+  path: DocPath;
+  template: string;
+  shell: boolean;
+}
+
+function listTemplateFields(runbook: ParsedRunbook): TemplateField[] {
+  const fields: TemplateField[] = [];
+  runbook.stages.forEach((stage, index) => {
+    if (stage.kind === 'run') {
+      stage.commands.forEach((template, n) => {
+        fields.push({ path: ['stages', index, 'commands', n], template, shell: true });
+      });
+    }
+    if (stage.kind === 'reboot')
+      fields.push({ path: ['stages', index, 'command'], template: stage.command, shell: true });
+  });
+  const expected = runbook.checks.options['engine-version']?.expected;
+  if (expected !== undefined) {
+    fields.push({
+      path: ['checks', 'options', 'engine-version', 'expected'],
+      template: expected,
+      shell: false,
+    });
+  }
+  return fields;
+}
+
+/** `${name}` must name a variable or a built-in; `${` must be well formed. */
+export const checkVariableReferences: Rule = (ctx) => {
+  const known = [...Object.keys(ctx.runbook.variables), ...BUILTIN_VARIABLES];
+  for (const field of listTemplateFields(ctx.runbook)) {
+    const { parts, errors } = scanTemplate(field.template);
+    for (const error of errors) ctx.report(field.path, error.message, { within: error.offset });
+    for (const part of parts) {
+      if (part.type !== 'ref' || known.includes(part.name)) continue;
+      const near = findNearMiss(part.name, known);
+      const declared = Object.keys(ctx.runbook.variables);
+      ctx.report(field.path, `unknown variable \`\${${part.name}}\``, {
+        within: part.offset,
+        hint: near
+          ? `did you mean \`\${${near}}\`?`
+          : declared.length > 0
+            ? `declared variables: ${declared.join(', ')} (built-ins: ${BUILTIN_VARIABLES.join(', ')})`
+            : `declare it under \`variables:\` (built-ins: ${BUILTIN_VARIABLES.join(', ')})`,
+      });
+    }
+  }
+};
+
+/** Secrets are masked in shell commands only; anywhere else they would leak into plans and logs. */
+export const checkSecretPlacement: Rule = (ctx) => {
+  const secrets = new Set(
+    Object.entries(ctx.runbook.variables)
+      .filter(([, raw]) => typeof raw === 'object' && raw.secret)
+      .map(([name]) => name),
+  );
+  for (const field of listTemplateFields(ctx.runbook)) {
+    if (field.shell) continue;
+    for (const part of scanTemplate(field.template).parts) {
+      if (part.type === 'ref' && secrets.has(part.name)) {
+        ctx.report(field.path, `secret variable \`${part.name}\` used outside a shell command`, {
+          within: part.offset,
+          hint: 'secrets may only appear in run commands and the reboot command, where they are masked',
+        });
+      }
+    }
+  }
+};
+
+/** An object variable needs exactly one source. */
+export const checkVariableSources: Rule = (ctx) => {
+  for (const [name, raw] of Object.entries(ctx.runbook.variables)) {
+    if (typeof raw !== 'object') continue;
+    const path = ['variables', name];
+    if (raw.value !== undefined && raw.env !== undefined) {
+      ctx.report(path, `variable \`${name}\` sets both \`value\` and \`env\``, {
+        hint: 'use `env` with a `default` to fall back to a fixed value',
+      });
+    } else if (raw.value === undefined && raw.env === undefined) {
+      ctx.report(path, `variable \`${name}\` needs a \`value\` or an \`env\``);
+    }
+    if (raw.default !== undefined && raw.env === undefined) {
+      ctx.report([...path, 'default'], '`default` only applies with `env`', { at: 'key' });
+    }
+  }
+};
+
+export const checkDuplicateStageNames: Rule = (ctx) => {
+  const seen = new Map<string, number>();
+  ctx.runbook.stages.forEach((stage, index) => {
+    if (!stage.name) return;
+    const first = seen.get(stage.name);
+    if (first !== undefined) {
+      ctx.report(
+        ['stages', index, 'name'],
+        `duplicate stage name \`${stage.name}\` (also stages[${first}])`,
+        {
+          hint: 'stage names must be unique: they key the journal and resume',
+        },
+      );
+    } else {
+      seen.set(stage.name, index);
+    }
+  });
+};
+
+/** activate only undoes a drain from this run; without one it has nothing to do. */
+export const checkDrainActivatePairing: Rule = (ctx) => {
+  let drained = false;
+  let drainIndex = -1;
+  let rebootWarned = false;
+  ctx.runbook.stages.forEach((stage, index) => {
+    if (stage.kind === 'drain') {
+      drained = true;
+      drainIndex = index;
+    } else if (stage.kind === 'activate') {
+      if (!drained) {
+        ctx.report(['stages', index, 'kind'], '`activate` stage without a `drain` stage before it', {
+          hint: 'add a `drain` stage earlier, or remove this one: activate only re-activates a node this run drained',
+        });
+      }
+      drained = false;
+    } else if (stage.kind === 'reboot' && !drained && !rebootWarned) {
+      rebootWarned = true;
+      ctx.report(['stages', index, 'kind'], 'reboot without draining the node first', {
+        severity: 'warning',
+        hint: 'tasks on the node will be killed instead of rescheduled; add a `drain` stage before it',
+      });
+    }
+  });
+  if (drained) {
+    ctx.report(['stages', drainIndex, 'kind'], 'the node is drained and never re-activated', {
+      severity: 'warning',
+      hint: 'add an `activate` stage (e.g. `name: rejoin`) after the changes, or nodes stay drained',
+    });
+  }
+};
+
+export const checkRolloutOrder: Rule = (ctx) => {
+  const order = ctx.runbook.rollout.order ?? [];
+  const seen = new Map<string, number>();
+  order.forEach((node, index) => {
+    const first = seen.get(node);
+    if (first !== undefined) {
+      ctx.report(
+        ['rollout', 'order', index],
+        `node \`${node}\` is listed twice in rollout.order (also at [${first}])`,
+      );
+    } else {
+      seen.set(node, index);
+    }
+  });
+};
+
+export const checkWindow: Rule = (ctx) => {
+  const window = ctx.runbook.rollout.window;
+  if (!window) return;
+  const parsed: { start?: number; end?: number } = {};
+  for (const key of ['start', 'end'] as const) {
+    const raw = window[key];
+    if (raw === undefined) continue;
+    const time = parseIsoDate(raw);
+    if (time === undefined) {
+      ctx.report(['rollout', 'window', key], `expected an ISO 8601 date-time, got \`${raw}\``, {
+        hint: 'e.g. 2025-03-01T22:00:00Z or 2025-03-01T23:00:00+01:00',
+      });
+    } else {
+      parsed[key] = time;
+    }
+  }
+  if (parsed.start !== undefined && parsed.end !== undefined && parsed.end <= parsed.start) {
+    ctx.report(['rollout', 'window', 'end'], 'the window ends before it starts', {
+      hint: 'check the dates and time zones of start and end',
+    });
+  }
+};
+
+/** Accepts what people write in ISO 8601 (date, or date-time with optional zone); undefined otherwise. */
+function parseIsoDate(raw: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw))
+    return undefined;
+  const time = Date.parse(raw);
+  return Number.isNaN(time) ? undefined : time;
+}
+
+/** Every check the runbook runs anywhere. */
+export function listUsedChecks(runbook: ParsedRunbook): Set<CheckName> {
+  const used = new Set<CheckName>([
+    ...(runbook.checks.preflight ?? runbook.checks.afterNode),
+    ...runbook.checks.between,
+    ...runbook.checks.afterNode,
+  ]);
+  for (const stage of runbook.stages)
+    if (stage.kind === 'checks') for (const check of stage.run) used.add(check);
+  return used;
+}
+
+export const checkUnusedCheckOptions: Rule = (ctx) => {
+  const used = listUsedChecks(ctx.runbook);
+  for (const check of CHECK_NAMES) {
+    if (ctx.runbook.checks.options[check] === undefined || used.has(check)) continue;
+    ctx.report(['checks', 'options', check], `options for \`${check}\`, which never runs`, {
+      severity: 'warning',
+      at: 'key',
+      hint: `add \`${check}\` to checks.between, checks.afterNode or a checks stage, or remove these options`,
+    });
+  }
+};
+
+export const checkDockerConnection: Rule = (ctx) => {
+  const docker = ctx.runbook.connection.docker;
+  if (docker.via === 'tcp' && !docker.host) {
+    ctx.report(['connection', 'docker', 'via'], '`via: tcp` needs `host` (e.g. tcp://manager1:2376)');
+  }
+  if (docker.via !== 'tcp' && docker.host) {
+    ctx.report(['connection', 'docker', 'host'], `\`host\` is ignored with \`via: ${docker.via}\``, {
+      severity: 'warning',
+      at: 'key',
+    });
+  }
+};
+
+export const checkTargets: Rule = (ctx) => {
+  const { names, exclude } = ctx.runbook.targets;
+  if (!names) return;
+  exclude.forEach((node, index) => {
+    if (names.includes(node)) {
+      ctx.report(['targets', 'exclude', index], `\`${node}\` is both in targets.names and excluded`, {
+        severity: 'warning',
+      });
+    }
+  });
+};
+
+/** Every rule, in reporting order. Adding one here is all it takes to enforce it. */
+export const RULES: readonly Rule[] = [
+  checkVariableSources,
+  checkVariableReferences,
+  checkSecretPlacement,
+  checkDuplicateStageNames,
+  checkDrainActivatePairing,
+  checkRolloutOrder,
+  checkWindow,
+  checkUnusedCheckOptions,
+  checkDockerConnection,
+  checkTargets,
+];
+
+/** Runs every rule against a schema-valid runbook. */
+export function runRules(
+  runbook: ParsedRunbook,
+  report: RuleContext['report'],
+  rules: readonly Rule[] = RULES,
+): void {
+  const ctx: RuleContext = { runbook, stageNames: nameStages(runbook.stages), report };
+  for (const rule of rules) rule(ctx);
+}

@@ -1,0 +1,187 @@
+import { InternalError, UsageError } from '../errors.js';
+import type { Variable } from './types.js';
+
+/**
+ * `${name}` substitution for runbook templates. Pure.
+ *
+ * Syntax:
+ * - `${name}` is a runbook variable (`[A-Za-z_][A-Za-z0-9_]*`) or a built-in:
+ *   `${node.name}`, `${node.address}`, `${node.role}`, `${runbook.name}`.
+ * - `$${` and `\${` produce a literal `${` (so the remote shell can still see `${HOME}`).
+ * - Any other `$` is left alone: `$HOME`, `$(date)` and `$$` reach the shell unchanged.
+ *
+ * Shell quoting (`renderCommand`): a value is inserted bare only when it matches
+ * `SAFE_SHELL_WORD` (no whitespace, quotes, `$`, backticks, globs, `~`, `;`, `&`, `|`, `<`, `>`,
+ * `(`, `)`, `{`, `}`, `!`, `#`, `\`); everything else, including the empty string, is wrapped in
+ * single quotes with each `'` written as `'\''` (POSIX). Masked secrets are shown as `*****`,
+ * unquoted, so the display reads the same whether or not the real value would need quotes.
+ */
+
+export const SECRET_MASK = '*****';
+
+/** Values made only of these characters mean the same to a POSIX shell quoted or not. */
+export const SAFE_SHELL_WORD = /^[A-Za-z0-9_.,:/=+@%-]+$/;
+
+export const BUILTIN_VARIABLES = ['node.name', 'node.address', 'node.role', 'runbook.name'] as const;
+export type BuiltinVariable = (typeof BUILTIN_VARIABLES)[number];
+
+const NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|node\.name|node\.address|node\.role|runbook\.name)$/;
+
+/**
+ * What `${…}` may resolve to: the runbook's variables plus built-ins. `node` is absent when
+ * rendering outside a node (then `${node.*}` is an error).
+ */
+export interface SubstitutionScope {
+  variables: readonly Variable[];
+  node?: { hostname: string; address: string; role: 'manager' | 'worker' };
+  runbook: { name: string };
+}
+
+export interface RenderOptions {
+  /** true at run time (real secrets); false for plans, logs and journals (secrets masked). */
+  reveal: boolean;
+}
+
+export interface Rendered {
+  text: string;
+  /** True when the template refers to a secret (so the display differs from what runs). */
+  hasSecrets: boolean;
+}
+
+export type TemplatePart = { type: 'text'; text: string } | { type: 'ref'; name: string; offset: number };
+
+export interface TemplateSyntaxError {
+  offset: number;
+  message: string;
+}
+
+/** Splits a template into literal text and `${name}` references, collecting syntax errors. */
+export function scanTemplate(template: string): { parts: TemplatePart[]; errors: TemplateSyntaxError[] } {
+  const parts: TemplatePart[] = [];
+  const errors: TemplateSyntaxError[] = [];
+  let text = '';
+  let i = 0;
+  while (i < template.length) {
+    if (template.startsWith('$${', i) || template.startsWith('\\${', i)) {
+      text += '${';
+      i += 3;
+      continue;
+    }
+    if (template.startsWith('${', i)) {
+      const close = template.indexOf('}', i + 2);
+      if (close === -1) {
+        errors.push({
+          offset: i,
+          message: 'unterminated `${`: add the closing `}` (write `$${` for a literal `${`)',
+        });
+        text += template.slice(i);
+        break;
+      }
+      const name = template.slice(i + 2, close);
+      if (!NAME.test(name)) {
+        errors.push({
+          offset: i,
+          message: `\`\${${name}}\` is not a variable reference (names are letters, digits and _; write \`$\${\` for a literal \`\${\`)`,
+        });
+        text += template.slice(i, close + 1);
+      } else {
+        if (text) parts.push({ type: 'text', text });
+        text = '';
+        parts.push({ type: 'ref', name, offset: i });
+      }
+      i = close + 1;
+      continue;
+    }
+    text += template[i];
+    i++;
+  }
+  if (text) parts.push({ type: 'text', text });
+  return { parts, errors };
+}
+
+/** Names referred to by a template, in order, with repeats. */
+export function listReferences(template: string): string[] {
+  return scanTemplate(template)
+    .parts.filter((part) => part.type === 'ref')
+    .map((part) => (part as { name: string }).name);
+}
+
+/** POSIX single-quoting, skipped for values that are safe bare (see `SAFE_SHELL_WORD`). */
+export function quoteShellArg(value: string): string {
+  if (SAFE_SHELL_WORD.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Substitutes a shell command: values shell-quoted, secrets masked unless `reveal`. */
+export function renderCommand(template: string, scope: SubstitutionScope, options: RenderOptions): Rendered {
+  return render(template, scope, options, quoteShellArg);
+}
+
+/** Substitutes a non-shell field (e.g. an expected version): values inserted as they are. */
+export function renderValue(template: string, scope: SubstitutionScope, options: RenderOptions): Rendered {
+  return render(template, scope, options, (value) => value);
+}
+
+function render(
+  template: string,
+  scope: SubstitutionScope,
+  options: RenderOptions,
+  quote: (value: string) => string,
+): Rendered {
+  const { parts, errors } = scanTemplate(template);
+  const firstError = errors[0];
+  // Why: parse-time rules reject these, so reaching here means a caller skipped validation.
+  if (firstError) throw new InternalError(`bad template ${JSON.stringify(template)}: ${firstError.message}`);
+  let text = '';
+  let hasSecrets = false;
+  for (const part of parts) {
+    if (part.type === 'text') {
+      text += part.text;
+      continue;
+    }
+    const entry = lookUp(scope, part.name);
+    if (!entry) throw new InternalError(`unknown variable \${${part.name}} in ${JSON.stringify(template)}`);
+    if (entry.secret) hasSecrets = true;
+    if (entry.value === undefined) {
+      if (options.reveal) {
+        throw new UsageError(
+          `variable \`${part.name}\` has no value: $${entry.env ?? part.name} is not set`,
+          {
+            hint: `export ${entry.env ?? part.name}=… or give the variable a default in the runbook`,
+          },
+        );
+      }
+      text += `<unset: $${entry.env ?? part.name}>`;
+      continue;
+    }
+    if (entry.secret && !options.reveal) text += SECRET_MASK;
+    else text += quote(entry.value);
+  }
+  return { text, hasSecrets };
+}
+
+interface ScopeEntry {
+  value: string | undefined;
+  secret: boolean;
+  env?: string;
+}
+
+function lookUp(scope: SubstitutionScope, name: string): ScopeEntry | undefined {
+  switch (name) {
+    case 'runbook.name':
+      return { value: scope.runbook.name, secret: false };
+    case 'node.name':
+      return scope.node && { value: scope.node.hostname, secret: false };
+    case 'node.address':
+      return scope.node && { value: scope.node.address, secret: false };
+    case 'node.role':
+      return scope.node && { value: scope.node.role, secret: false };
+  }
+  const variable = scope.variables.find((candidate) => candidate.name === name);
+  if (!variable) return undefined;
+  return {
+    value: variable.value,
+    secret: variable.secret,
+    ...(variable.source.type === 'env' ? { env: variable.source.env } : {}),
+  };
+}

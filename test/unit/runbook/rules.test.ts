@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { buildRunbookYaml, expectProblems, expectRunbook, summarize } from './helpers.js';
+
+const twoStages = (first: string) => `stages:\n${first}  - kind: drain\n  - kind: activate\n`;
+
+describe('rules', () => {
+  it('finds unknown variables in commands, the reboot command and engine-version expected', () => {
+    const problems = expectProblems(
+      buildRunbookYaml(
+        'variables:\n  docker_version: "1"\nchecks:\n  options:\n    engine-version: {expected: "v${engine}"}\n  afterNode: [engine-version]\n',
+        'stages:\n  - kind: drain\n  - kind: run\n    commands: ["apt-get install docker.io=${dokcer_version}"]\n  - kind: reboot\n    command: "shutdown -r ${when}"\n  - kind: activate\n',
+      ),
+    );
+    expect(summarize(problems)).toEqual([
+      '7:34 checks.options.engine-version.expected unknown variable `${engine}`',
+      '12:43 stages[1].commands[0] unknown variable `${dokcer_version}`',
+      '14:27 stages[2].command unknown variable `${when}`',
+    ]);
+    expect(problems[1]?.hint).toBe('did you mean `${docker_version}`?');
+  });
+
+  it('rejects malformed references', () => {
+    const [problem] = expectProblems(
+      buildRunbookYaml('', twoStages('  - kind: run\n    commands: ["echo ${a b}"]\n')),
+    );
+    expect(problem?.message).toMatch(/is not a variable reference/);
+  });
+
+  it('rejects secrets outside shell commands', () => {
+    const [problem] = expectProblems(
+      buildRunbookYaml(
+        'variables:\n  v: {env: V, secret: true}\nchecks:\n  afterNode: [engine-version]\n  options:\n    engine-version: {expected: "${v}"}\n',
+      ),
+    );
+    expect(problem?.message).toBe('secret variable `v` used outside a shell command');
+  });
+
+  it('accepts secrets in commands', () => {
+    expectRunbook(
+      buildRunbookYaml(
+        'variables:\n  v: {env: V, secret: true}\n',
+        twoStages('  - kind: run\n    commands: ["login ${v}"]\n'),
+      ),
+    );
+  });
+
+  it('checks variable sources', () => {
+    const problems = expectProblems(
+      buildRunbookYaml(
+        'variables:\n  a: {value: x, env: A}\n  b: {secret: true}\n  c: {value: x, default: y}\n',
+      ),
+    );
+    expect(problems.map((p) => p.message)).toEqual([
+      'variable `a` sets both `value` and `env`',
+      'variable `b` needs a `value` or an `env`',
+      '`default` only applies with `env`',
+    ]);
+  });
+
+  it('rejects duplicate stage names', () => {
+    const [problem] = expectProblems(
+      buildRunbookYaml(
+        '',
+        twoStages(
+          '  - kind: pause\n    name: soak\n    duration: 1s\n  - kind: pause\n    name: soak\n    duration: 1s\n',
+        ),
+      ),
+    );
+    expect(summarize([problem!])).toEqual([
+      '8:11 stages[1].name duplicate stage name `soak` (also stages[0])',
+    ]);
+  });
+
+  it('requires a drain before activate, warns about drain without activate and reboot without drain', () => {
+    const [problem] = expectProblems(buildRunbookYaml('', 'stages:\n  - kind: activate\n'));
+    expect(problem).toMatchObject({
+      path: 'stages[0].kind',
+      message: '`activate` stage without a `drain` stage before it',
+    });
+    const { warnings } = expectRunbook(buildRunbookYaml('', 'stages:\n  - kind: reboot\n  - kind: drain\n'));
+    expect(warnings.map((w) => w.message)).toEqual([
+      'reboot without draining the node first',
+      'the node is drained and never re-activated',
+    ]);
+  });
+
+  it('rejects duplicates in rollout.order', () => {
+    const [problem] = expectProblems(buildRunbookYaml('rollout:\n  order: [a, b, a]\n'));
+    expect(problem).toMatchObject({ path: 'rollout.order[2]', line: 4, column: 17 });
+  });
+
+  it('checks the window', () => {
+    expect(
+      expectProblems(
+        buildRunbookYaml(
+          'rollout:\n  window: {start: "2025-03-02T00:00:00Z", end: "2025-03-01T00:00:00Z"}\n',
+        ),
+      )[0]?.message,
+    ).toBe('the window ends before it starts');
+    expect(expectProblems(buildRunbookYaml('rollout:\n  window: {start: tonight}\n'))[0]?.message).toBe(
+      'expected an ISO 8601 date-time, got `tonight`',
+    );
+  });
+
+  it('warns about options for checks that never run', () => {
+    const { warnings } = expectRunbook(
+      buildRunbookYaml('checks:\n  options:\n    overlay-dns: {services: [web]}\n'),
+    );
+    expect(summarize(warnings)).toEqual([
+      '5:5 checks.options.overlay-dns options for `overlay-dns`, which never runs',
+    ]);
+  });
+
+  it('counts checks stages as running a check', () => {
+    const { warnings } = expectRunbook(
+      buildRunbookYaml(
+        'checks:\n  options:\n    overlay-dns: {services: [web]}\n',
+        twoStages('  - kind: checks\n    run: [overlay-dns]\n'),
+      ),
+    );
+    expect(warnings).toEqual([]);
+  });
+
+  it('requires a host for docker via tcp', () => {
+    expect(expectProblems(buildRunbookYaml('connection:\n  docker: {via: tcp}\n'))[0]?.message).toMatch(
+      /needs `host`/,
+    );
+  });
+});
