@@ -1,10 +1,11 @@
-import { STANDALONE_CHECKS, defaultCheckOptions } from '../../checks/catalogue.js';
+import { defaultCheckOptions, STANDALONE_CHECKS } from '../../checks/catalogue.js';
 import { runChecks, summarizeChecks } from '../../checks/run-checks.js';
 import type { CheckName } from '../../checks/types.js';
 import { UsageError } from '../../errors.js';
 import { systemClock } from '../../executor/ports.js';
 import { renderCheckJson, renderCheckTable } from '../../report/check-table.js';
 import type { Runbook } from '../../runbook/types.js';
+import type { NodeShell, SwarmApi } from '../../transport/types.js';
 import { applyConnectionFlags, type ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 
@@ -49,7 +50,9 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
     });
   }
   const names: CheckName[] = runbook
-    ? [...new Set([...runbook.checks.afterNode, ...runbook.checks.between])].filter((n) => n !== 'reboot-observed')
+    ? [...new Set([...runbook.checks.afterNode, ...runbook.checks.between])].filter(
+        (n) => n !== 'reboot-observed',
+      )
     : STANDALONE_CHECKS;
   const checkOptions = runbook?.checks.options ?? defaultCheckOptions(15_000);
 
@@ -57,7 +60,7 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
   const cluster = await connectCluster(connection);
   const startedAt = systemClock.now();
   try {
-    const swarm = await cluster.swarm();
+    const swarm: SwarmApi = await cluster.swarm();
     const nodes = await swarm.listNodes();
     if (options.node && !nodes.some((n) => n.hostname === options.node)) {
       throw new UsageError(`no node named ${options.node} in the swarm`, {
@@ -68,12 +71,10 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
       scope: options.node ? [options.node] : nodes.map((n) => n.hostname),
       nodes,
       swarm,
-      engineOf: (node) => cluster.engineOf(node),
-      shellOf: (node) => cluster.shellOf(node),
-      // Nothing is being maintained: every node should be as it is now, only drained if it was.
-      expectedAvailability: Object.fromEntries(
-        nodes.map((n) => [n.hostname, n.availability === 'drain' ? 'drain' : 'active']),
-      ),
+      engineOf: (node: string): Promise<SwarmApi> => cluster.engineOf(node),
+      shellOf: (node: string): Promise<NodeShell> => cluster.shellOf(node),
+      // Outside a run every node should be active: a node left drained is a finding.
+      expectedAvailability: Object.fromEntries(nodes.map((n) => [n.hostname, 'active' as const])),
       rebootedFrom: {},
       stageStartedAt: new Date(startedAt),
       options: checkOptions,
@@ -82,7 +83,9 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
       sudo: connection.ssh.sudo,
     });
     const durationMs = systemClock.now() - startedAt;
-    io.stdout(options.json ? renderCheckJson(results, { durationMs }) : renderCheckTable(results, { durationMs }));
+    io.stdout(
+      options.json ? renderCheckJson(results, { durationMs }) : renderCheckTable(results, { durationMs }),
+    );
     return summarizeChecks(results).healthy ? 0 : 1;
   } finally {
     await cluster.close();

@@ -1,0 +1,49 @@
+import type { CheckResult, CheckStatus } from '../checks/types.js';
+
+const LABEL: Record<CheckStatus, string> = {
+  pass: 'PASS',
+  warn: 'WARN',
+  fail: 'FAIL',
+  'not-applicable': 'N/A',
+};
+const ORDER: Record<CheckStatus, number> = { fail: 0, warn: 1, pass: 2, 'not-applicable': 3 };
+
+/** Results as an aligned text table (status, check, node, message), failures first, plus a summary line. */
+export function renderCheckTable(results: CheckResult[], options: { durationMs?: number } = {}): string {
+  const sorted = [...results].sort(
+    (a, b) =>
+      ORDER[a.status] - ORDER[b.status] ||
+      a.check.localeCompare(b.check) ||
+      (a.node ?? '').localeCompare(b.node ?? ''),
+  );
+  const rows = sorted.map((r) => [LABEL[r.status], r.check, r.node ?? '(cluster)', r.message]);
+  const header = ['STATUS', 'CHECK', 'NODE', 'MESSAGE'];
+  const widths = [0, 1, 2].map((i) => Math.max(header[i]!.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c))
+      .join('  ')
+      .trimEnd();
+  const counts = { pass: 0, warn: 0, fail: 0, 'not-applicable': 0 } as Record<CheckStatus, number>;
+  for (const r of results) counts[r.status]++;
+  const took = options.durationMs === undefined ? '' : ` in ${(options.durationMs / 1000).toFixed(1)}s`;
+  const verdict = counts.fail > 0 ? 'UNHEALTHY' : 'HEALTHY';
+  const summary = `${verdict}: ${counts.pass} passed, ${counts.warn} warnings, ${counts.fail} failed, ${counts['not-applicable']} not applicable${took}`;
+  return `${[line(header), ...rows.map(line)].join('\n')}\n\n${summary}\n`;
+}
+
+/** Results as JSON for scripts: the verdict, counts and every result with its evidence. */
+export function renderCheckJson(results: CheckResult[], options: { durationMs?: number } = {}): string {
+  const counts = { pass: 0, warn: 0, fail: 0, 'not-applicable': 0 } as Record<CheckStatus, number>;
+  for (const r of results) counts[r.status]++;
+  return `${JSON.stringify(
+    {
+      healthy: counts.fail === 0,
+      counts,
+      ...(options.durationMs === undefined ? {} : { durationMs: options.durationMs }),
+      results,
+    },
+    null,
+    2,
+  )}\n`;
+}

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ingressMeshCheck,
+  ingressPeersCheck,
+  parseIpvs,
+  publishedPortsCheck,
+} from '../../../src/checks/ingress.js';
+import type { PortProber } from '../../../src/checks/probe.js';
+import type { SwarmNetwork } from '../../../src/transport/types.js';
+import { FakeSwarm, facts, makeCtx, node, service, task } from './fakes.js';
+
+const net = (peers: string[]): SwarmNetwork => ({
+  id: 'ing',
+  name: 'ingress',
+  driver: 'overlay',
+  scope: 'swarm',
+  ingress: true,
+  peers: peers.map((ip, i) => ({ name: `p${i}`, ip })),
+  services: {},
+});
+
+describe('ingress-peers', () => {
+  it('asks every Ready node its own engine and reports missing and extra peers per node', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2'), node('node3')];
+    const views: Record<string, SwarmNetwork> = {
+      node1: net(['10.0.0.11', '10.0.0.12', '10.0.0.13']),
+      node2: net(['10.0.0.11', '10.0.0.12', '10.0.0.13']),
+      node3: net(['10.0.0.11', '10.0.0.13', '10.0.0.99']),
+    };
+    const engineOf = async (n: string) => {
+      const e = new FakeSwarm();
+      e.networks = { ingress: views[n]! };
+      return e;
+    };
+    const results = await ingressPeersCheck.run(makeCtx({ swarm, engineOf }), { timeoutMs: 2000 });
+    expect(results.map((r) => [r.node, r.status])).toEqual([
+      ['node1', 'pass'],
+      ['node2', 'pass'],
+      ['node3', 'fail'],
+    ]);
+    expect(results[2]).toMatchObject({
+      message: 'ingress peers: missing node2 (10.0.0.12); extra 10.0.0.99',
+      evidence: { missing: ['node2 (10.0.0.12)'], extra: ['10.0.0.99'] },
+    });
+  });
+});
+
+describe('published-ports', () => {
+  const prober = (down: Set<string>): PortProber => ({
+    tcp: async (host, port) =>
+      down.has(`${host}:${port}`)
+        ? { ok: false, error: 'ECONNREFUSED', durationMs: 1 }
+        : { ok: true, durationMs: 1 },
+    http: async (host, port) =>
+      down.has(`${host}:${port}`)
+        ? { ok: false, status: 502, error: 'HTTP 502', durationMs: 1 }
+        : { ok: true, status: 200, durationMs: 1 },
+  });
+
+  it('probes host-mode ports only where tasks run, ingress ports on every Ready node', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2'), node('node3', { state: 'down' })];
+    const web = service('web', { ports: [{ published: 8080, target: 80, protocol: 'tcp', mode: 'host' }] });
+    const mesh = service('mesh', {
+      ports: [{ published: 9000, target: 80, protocol: 'tcp', mode: 'ingress' }],
+    });
+    swarm.services = [web, mesh];
+    swarm.tasks = [task(web, swarm.nodes[1]!)];
+    const results = await publishedPortsCheck.run(
+      makeCtx({ swarm, probe: prober(new Set(['10.0.0.11:9000'])) }),
+      {
+        timeoutMs: 3000,
+        paths: { '8080': '/' },
+        fromCluster: false,
+        connectTimeoutMs: 1000,
+      },
+    );
+    expect(results.map((r) => [r.node, r.status, r.message])).toEqual([
+      ['node2', 'pass', 'web 8080/tcp (host): HTTP 200 on /'],
+      ['node1', 'fail', 'mesh 9000/tcp (ingress) does not answer on 10.0.0.11: ECONNREFUSED (waited 3.0s)'],
+      ['node2', 'pass', 'mesh 9000/tcp (ingress): TCP connect ok'],
+    ]);
+  });
+
+  it('is not-applicable without published ports', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1')];
+    const [r] = await publishedPortsCheck.run(makeCtx({ swarm }), {
+      timeoutMs: 0,
+      paths: {},
+      fromCluster: false,
+      connectTimeoutMs: 1,
+    });
+    expect(r?.status).toBe('not-applicable');
+  });
+});
+
+describe('ingress-mesh', () => {
+  const ingressSvc = service('web', {
+    ports: [{ published: 8080, target: 80, protocol: 'tcp', mode: 'ingress' }],
+  });
+  const rules = [
+    '-N DOCKER-INGRESS',
+    '-A DOCKER-INGRESS -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:8080',
+    '-A DOCKER-INGRESS -j RETURN',
+  ];
+  const ipvs =
+    'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nFWM  256 rr\n  -> 10.0.0.5:0                   Masq    1      0          0\n';
+
+  it('is not-applicable with host-mode publishing only', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1')];
+    swarm.services = [
+      service('web', { ports: [{ published: 8080, target: 80, protocol: 'tcp', mode: 'host' }] }),
+    ];
+    const [r] = await ingressMeshCheck.run(makeCtx({ swarm }), {});
+    expect(r).toMatchObject({
+      status: 'not-applicable',
+      message: expect.stringContaining('host-mode publishing'),
+    });
+  });
+
+  it('is not-applicable, with the reason, on a kernel without IPVS', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1')];
+    swarm.services = [ingressSvc];
+    const [r] = await ingressMeshCheck.run(
+      makeCtx({ swarm, factsOf: async (n) => facts(n, { ipvsKernel: false }) }),
+      {},
+    );
+    expect(r).toMatchObject({
+      status: 'not-applicable',
+      message: 'kernel has no IPVS: no routing mesh (host-mode publishing)',
+    });
+  });
+
+  it('passes a programmed mesh and fails a missing rule, missing backends and a changed iptables backend', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2'), node('node3')];
+    swarm.services = [ingressSvc];
+    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
+    const good = facts('x', { dockerIngressRules: rules, ipvs });
+    const perNode = {
+      node1: good,
+      node2: { ...good, dockerIngressRules: rules.filter((r) => !r.includes('8080')) },
+      node3: { ...good, ipvs: 'FWM  256 rr\n', iptablesBackend: 'legacy' as const },
+    };
+    const baseline = { takenAt: '', nodes: { node3: { facts: facts('node3'), swarm: swarm.nodes[2]! } } };
+    const results = await ingressMeshCheck.run(
+      makeCtx({
+        swarm,
+        baseline,
+        factsOf: async (n) => ({ ...perNode[n as keyof typeof perNode], node: n }),
+      }),
+      {},
+    );
+    expect(results.map((r) => [r.node, r.status])).toEqual([
+      ['node1', 'fail'],
+      ['node2', 'fail'],
+      ['node3', 'fail'],
+    ]);
+    expect(results[0]?.message).toBe('iptables backends differ across nodes: legacy, nf_tables');
+    expect(results[1]?.evidence).toMatchObject({ missingRules: ['8080/tcp (web)'] });
+    expect(results[2]?.message).toMatch(
+      /IPVS services without backends: FWM 256 rr.*iptables backend nf_tables → legacy/,
+    );
+  });
+
+  it('parses ipvsadm -Ln', () => {
+    expect(parseIpvs(ipvs)).toEqual([{ service: 'FWM 256 rr', backends: ['10.0.0.5:0'] }]);
+  });
+});

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defaultCheckOptions } from '../../../src/checks/catalogue.js';
+import { runChecks, summarizeChecks, takeBaseline } from '../../../src/checks/run-checks.js';
+import { renderCheckJson, renderCheckTable } from '../../../src/report/check-table.js';
+import { FakeShell, FakeSwarm, fakeClock, manager, node } from './fakes.js';
+
+const captured = readFileSync(new URL('./fixtures/facts-namespace-lab.txt', import.meta.url), 'utf8');
+
+describe('runChecks', () => {
+  it('gathers facts once per node per round, never throws for an unreachable node, times every result', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [manager('node1', true), node('node2')];
+    const shells = new Map<string, FakeShell>();
+    const clock = fakeClock();
+    const results = await runChecks(['ip-route', 'clock-skew', 'manager-quorum', 'ingress-mesh'], {
+      scope: ['node1', 'node2'],
+      swarm,
+      engineOf: async () => swarm,
+      shellOf: async (n) => {
+        if (n === 'node2') throw new Error('ssh: connect ETIMEDOUT');
+        const shell = shells.get(n) ?? new FakeShell(n, () => ({ stdout: captured }));
+        shells.set(n, shell);
+        return shell;
+      },
+      expectedAvailability: {},
+      rebootedFrom: {},
+      stageStartedAt: new Date(),
+      options: { ...defaultCheckOptions(1000), 'ip-route': { onDiff: 'warn', requireDefaultRoute: false } },
+      now: clock.now,
+      sleep: clock.sleep,
+    });
+    expect(shells.get('node1')?.commands).toHaveLength(1);
+    const node2 = results.filter((r) => r.node === 'node2');
+    expect(node2.map((r) => [r.check, r.status])).toEqual([
+      ['ip-route', 'fail'],
+      ['clock-skew', 'fail'],
+    ]);
+    expect(node2[0]?.evidence).toEqual({ error: 'ssh: connect ETIMEDOUT' });
+    expect(results.find((r) => r.check === 'ingress-mesh')?.status).toBe('not-applicable');
+    expect(results.every((r) => typeof r.durationMs === 'number')).toBe(true);
+    expect(summarizeChecks(results).healthy).toBe(false);
+  });
+
+  it('turns a throwing check into a failed result', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1')];
+    swarm.listServices = async () => {
+      throw new Error('503 no leader');
+    };
+    const clock = fakeClock();
+    const [r] = await runChecks(['published-ports'], {
+      scope: ['node1'],
+      swarm,
+      engineOf: async () => swarm,
+      shellOf: async (n) => new FakeShell(n, () => ({})),
+      expectedAvailability: {},
+      rebootedFrom: {},
+      stageStartedAt: new Date(),
+      options: defaultCheckOptions(0),
+      now: clock.now,
+      sleep: clock.sleep,
+    });
+    expect(r).toMatchObject({
+      check: 'published-ports',
+      status: 'fail',
+      evidence: { error: '503 no leader' },
+    });
+  });
+});
+
+describe('takeBaseline', () => {
+  it('records facts and the swarm view of every node, and refuses when a node does not answer', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1')];
+    const baseline = await takeBaseline({
+      swarm,
+      shellOf: async (n) => new FakeShell(n, () => ({ stdout: captured })),
+    });
+    expect(baseline.nodes.node1?.facts.bootId).toBe('7bb963b5-363d-4bd8-a911-35849fa74d2f');
+    expect(baseline.nodes.node1?.swarm.address).toBe('10.0.0.11');
+    await expect(
+      takeBaseline({
+        swarm,
+        shellOf: async () => {
+          throw new Error('refused');
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'DRYDOCK_CONNECTION' });
+  });
+});
+
+describe('check table', () => {
+  const results = [
+    {
+      check: 'node-ready' as const,
+      node: 'node1',
+      status: 'pass' as const,
+      message: 'ready, active',
+      durationMs: 3,
+    },
+    {
+      check: 'ip-route' as const,
+      node: 'node2',
+      status: 'fail' as const,
+      message: 'default route is gone',
+      durationMs: 4,
+    },
+    {
+      check: 'manager-quorum' as const,
+      status: 'pass' as const,
+      message: '1/1 managers reachable',
+      durationMs: 1,
+    },
+  ];
+  it('aligns columns, lists failures first, summarizes', () => {
+    expect(renderCheckTable(results, { durationMs: 1234 })).toBe(
+      [
+        'STATUS  CHECK           NODE       MESSAGE',
+        'FAIL    ip-route        node2      default route is gone',
+        'PASS    manager-quorum  (cluster)  1/1 managers reachable',
+        'PASS    node-ready      node1      ready, active',
+        '',
+        'UNHEALTHY: 2 passed, 0 warnings, 1 failed, 0 not applicable in 1.2s',
+        '',
+      ].join('\n'),
+    );
+  });
+  it('renders JSON with the verdict', () => {
+    expect(JSON.parse(renderCheckJson(results))).toMatchObject({
+      healthy: false,
+      counts: { pass: 2, fail: 1 },
+    });
+  });
+});
