@@ -143,7 +143,7 @@ export function decodeSource(
           column,
           path: '',
           message: `this looks like a binary file, not YAML (NUL byte at offset ${nul})`,
-          hint: 'a runbook is a YAML text file; check the path',
+          hint: 'expected a YAML text file; check the path',
         },
       ],
     };
@@ -244,8 +244,14 @@ export function parseYamlSource(text: string, file: string): { source?: YamlSour
   const lines = text.split('\n');
   const problems: Problem[] = [];
 
+  // Why: a tab in the indentation derails the parser for the rest of that line; one clear
+  // "tab" message beats three confusing follow-ups.
+  const tabLines = new Set(
+    doc.errors.filter((error) => error.code === 'TAB_AS_INDENT').map((error) => error.linePos?.[0].line),
+  );
   for (const error of doc.errors) {
     const pos = error.linePos?.[0] ?? { line: 1, col: 1 };
+    if (error.code !== 'TAB_AS_INDENT' && tabLines.has(pos.line)) continue;
     const problem: Problem = {
       file,
       line: pos.line,
@@ -513,6 +519,21 @@ function describeIssue(
   const at = (message: string, extra: ProblemOptions = {}, where: DocPath = path) =>
     createProblem(source, where, message, extra);
 
+  // Why: a missing field shows up as a type or union failure on `undefined`; name it instead.
+  const isMissing =
+    value === undefined &&
+    path.length > 0 &&
+    (issue.code === 'invalid_type' || (issue.code === 'invalid_union' && !issue.discriminator));
+  if (isMissing) {
+    const name = String(path[path.length - 1]);
+    const description = describeSchemaAt(schema, path, source.data);
+    return [
+      at(`missing required field \`${name}\`${describeParent(path.slice(0, -1), source.data)}`, {
+        hint: description ? `\`${name}\`: ${description}` : undefined,
+      }),
+    ];
+  }
+
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = listAllowedKeys(schema, path, source.data);
@@ -528,17 +549,7 @@ function describeIssue(
       });
     }
     case 'invalid_type': {
-      if (value === undefined) {
-        const name = path[path.length - 1];
-        if (name === undefined) return [at('the document is empty')];
-        const description = describeSchemaAt(schema, path, source.data);
-        const where = describeParent(path.slice(0, -1), source.data);
-        return [
-          at(`missing required field \`${name}\`${where}`, {
-            hint: description ? `\`${name}\`: ${description}` : undefined,
-          }),
-        ];
-      }
+      if (value === undefined) return [at('the document is empty')];
       if (path.length === 0 && issue.expected === 'object') {
         return [
           at(
