@@ -1,0 +1,349 @@
+import { describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../../src/executor/events.js';
+import { type ExecutorOptions, executePlan } from '../../../src/executor/execute-plan.js';
+import type { JournalHeader, JournalLine } from '../../../src/executor/journal.js';
+import { emptyProgress, replayJournal } from '../../../src/executor/run-progress.js';
+import { planRollout } from '../../../src/plan/plan-rollout.js';
+import type { ClusterFacts } from '../../../src/plan/types.js';
+import type { Runbook } from '../../../src/runbook/types.js';
+import { EventLog, FakeChecks, FakeCluster, FakeSwarm, fakeClock } from '../../support/fake-cluster.js';
+import { FIVE_STAGES, runbookFrom } from '../../support/runbook-factory.js';
+
+const header: JournalHeader = {
+  type: 'journal-header',
+  formatVersion: 1,
+  runId: 'run-1',
+  runbookFile: 'inline.yaml',
+  runbookHash: 'x',
+  startedAt: '',
+  connection: {},
+  user: 'test',
+  host: 'test',
+};
+
+function factsOf(swarm: FakeSwarm): ClusterFacts {
+  return {
+    source: 'docker',
+    origin: 'fake',
+    services: [],
+    nodes: swarm.nodes.map((n) => ({
+      id: n.id,
+      hostname: n.hostname,
+      address: n.address,
+      role: n.role,
+      leader: n.manager?.leader ?? false,
+      availability: n.availability,
+      state: n.state,
+      ...(n.manager ? { reachability: n.manager.reachability } : {}),
+      labels: n.labels,
+      engineVersion: n.engineVersion,
+    })),
+  };
+}
+
+function setup(runbook: Runbook = runbookFrom(FIVE_STAGES), swarm = standardSwarm()) {
+  const cluster = new FakeCluster(swarm);
+  const checks = new FakeChecks();
+  const log = new EventLog();
+  const plan = planRollout(runbook, factsOf(swarm));
+  const options = (overrides: Partial<ExecutorOptions> = {}): ExecutorOptions => ({
+    runId: 'run-1',
+    plan,
+    runbook,
+    cluster,
+    checks,
+    reporter: log,
+    clock: fakeClock(),
+    stopSignal: new AbortController().signal,
+    cancelSignal: new AbortController().signal,
+    progress: emptyProgress(header),
+    lock: { owner: 'tester@laptop', ttlMs: 3_600_000 },
+    resumeCommand: 'drydock resume run-1',
+    ...overrides,
+  });
+  return { swarm, cluster, checks, log, plan, options };
+}
+
+function standardSwarm(): FakeSwarm {
+  const swarm = new FakeSwarm([
+    { name: 'node1', role: 'manager', leader: true },
+    { name: 'node2' },
+    { name: 'node3' },
+  ]);
+  swarm.addService('web', ['node2', 'node3']);
+  return swarm;
+}
+
+/** Journal lines as resume would read them back. */
+function asJournal(events: RunEvent[]): JournalLine[] {
+  return [{ ...header, seq: 0 }, ...events.map((e, i) => ({ ...e, seq: i + 1 }))];
+}
+
+describe('executePlan', () => {
+  it('runs every stage node by node, workers first and the leader last', async () => {
+    const { swarm, cluster, log, options } = setup();
+    expect(await executePlan(options())).toBe('succeeded');
+    expect(log.ofType('node-start').map((e) => e.node)).toEqual(['node2', 'node3', 'node1']);
+    // Each node was drained, then re-activated; tasks moved off the drained node first.
+    expect(swarm.calls).toEqual([
+      'drain node2',
+      'active node2',
+      'drain node3',
+      'active node3',
+      'drain node1',
+      'active node1',
+    ]);
+    expect(log.ofType('rebooted').map((e) => [e.node, e.bootIdBefore, e.bootIdAfter])).toEqual([
+      ['node2', 'boot-node2-1', 'boot-node2-2'],
+      ['node3', 'boot-node3-1', 'boot-node3-2'],
+      ['node1', 'boot-node1-1', 'boot-node1-2'],
+    ]);
+    expect(cluster.commands.filter((c) => c.command.includes('apt-get')).map((c) => c.node)).toEqual([
+      'node2',
+      'node3',
+      'node1',
+    ]);
+    expect(swarm.configs).toEqual([]); // lock released
+    expect(log.ofType('run-end')[0]?.outcome).toBe('succeeded');
+    expect(replayJournal(asJournal(log.events)).outcome).toBe('succeeded');
+  });
+
+  it('halts on a failing command, leaves that node drained, and touches no later node', async () => {
+    const { swarm, cluster, log, options } = setup();
+    cluster.respond = (command, node) =>
+      node === 'node3' && command.includes('apt-get')
+        ? { exitCode: 100, stderr: 'E: dpkg was interrupted' }
+        : undefined;
+    expect(await executePlan(options())).toBe('halted');
+    expect(swarm.node('node3').availability).toBe('drain');
+    expect(swarm.node('node1').availability).toBe('active');
+    expect(swarm.calls).not.toContain('drain node1');
+    const halt = log.ofType('halt')[0]!.report;
+    expect(halt.node).toBe('node3');
+    expect(halt.stage).toBe('patch');
+    expect(halt.reason).toMatch(/exited 100/);
+    expect(halt.lastOutput).toContain('E: dpkg was interrupted');
+    expect(halt.resumeCommand).toBe('drydock resume run-1');
+    expect(halt.nodes.find((n) => n.name === 'node3')).toMatchObject({ availability: 'drain' });
+    // The lock stays: a half-maintained cluster must not be picked up by another run.
+    expect(swarm.configs).toHaveLength(1);
+  });
+
+  it('resumes from the failed stage, skipping finished nodes, and re-activates the node it drained', async () => {
+    const { swarm, cluster, log, options } = setup();
+    cluster.respond = (command, node) =>
+      node === 'node3' && command.includes('apt-get') ? { exitCode: 100 } : undefined;
+    expect(await executePlan(options())).toBe('halted');
+    cluster.respond = () => undefined; // the operator fixed dpkg
+    cluster.commands = [];
+    swarm.calls = [];
+    const progress = replayJournal(asJournal(log.events));
+    const second = new EventLog();
+    expect(await executePlan(options({ progress, reporter: second }))).toBe('succeeded');
+    // node2 was done: untouched. node3 restarts at patch (drain already done), then node1.
+    expect(second.ofType('node-start').map((e) => e.node)).toEqual(['node3', 'node1']);
+    expect(
+      second
+        .ofType('stage-start')
+        .filter((e) => e.node === 'node3')
+        .map((e) => e.stage),
+    ).toEqual(['patch', 'reboot', 'rejoin', 'verify']);
+    expect(swarm.calls).toEqual(['active node3', 'drain node1', 'active node1']);
+    expect(swarm.node('node3').availability).toBe('active');
+  });
+
+  it('never re-activates a node it did not drain (paused before the run)', async () => {
+    const swarm = new FakeSwarm([
+      { name: 'node1', role: 'manager', leader: true },
+      { name: 'node2', availability: 'pause' },
+    ]);
+    const { log, options } = setup(runbookFrom(FIVE_STAGES), swarm);
+    expect(await executePlan(options())).toBe('succeeded');
+    expect(swarm.node('node2').availability).toBe('pause');
+    const ends = log.ofType('stage-end').filter((e) => e.node === 'node2');
+    expect(ends.find((e) => e.stage === 'drain')?.outcome).toBe('skipped');
+    expect(ends.find((e) => e.stage === 'rejoin')).toMatchObject({ outcome: 'skipped' });
+    expect(ends.find((e) => e.stage === 'rejoin')?.message).toMatch(
+      /only re-activates nodes it drained|not drained by this run/,
+    );
+  });
+
+  it('halts when a between-stage check fails, with the evidence', async () => {
+    const { swarm, checks, log, options } = setup();
+    checks.failWhen = (names, scope) =>
+      names.includes('node-ready') &&
+      scope.length === 1 &&
+      scope[0] === 'node2' &&
+      swarm.node('node2').availability === 'drain'
+        ? [
+            {
+              check: 'node-ready',
+              node: 'node2',
+              status: 'fail',
+              message: 'default route gone',
+              evidence: { route: 'default via 10.0.0.1' },
+              durationMs: 1,
+            },
+          ]
+        : undefined;
+    expect(await executePlan(options())).toBe('halted');
+    const halt = log.ofType('halt')[0]!.report;
+    expect(halt).toMatchObject({ node: 'node2', stage: 'drain' });
+    expect(halt.failedChecks[0]).toMatchObject({
+      check: 'node-ready',
+      evidence: { route: 'default via 10.0.0.1' },
+    });
+    expect(swarm.node('node2').availability).toBe('drain');
+  });
+
+  it('halts when a drain does not converge, saying what is still on the node', async () => {
+    const { swarm, log, options } = setup();
+    swarm.stuckDrain = true;
+    expect(await executePlan(options())).toBe('halted');
+    expect(log.ofType('halt')[0]!.report.reason).toMatch(
+      /drain did not converge within 60s: still on the node: web/,
+    );
+    expect(swarm.node('node2').availability).toBe('drain');
+  });
+
+  it('halts when a node does not come back from reboot within the timeout', async () => {
+    const { cluster, log, options } = setup();
+    cluster.noReturn.add('node2');
+    expect(await executePlan(options())).toBe('halted');
+    expect(log.ofType('halt')[0]!.report).toMatchObject({ node: 'node2', stage: 'reboot' });
+    expect(log.ofType('halt')[0]!.report.reason).toMatch(/did not come back within 60s/);
+  });
+
+  it('refuses to start when another run holds the lock', async () => {
+    const { swarm, options } = setup();
+    await swarm.createConfig(
+      'drydock-lock',
+      { 'drydock.owner': 'alice@desk', 'drydock.run-id': 'other' },
+      '',
+    );
+    await expect(executePlan(options())).rejects.toThrow(/locked by alice@desk \(run other/);
+    expect(swarm.calls).toEqual([]);
+  });
+
+  it('refuses an unhealthy cluster at pre-flight, unless forced with a reason', async () => {
+    const { swarm, checks, log, options } = setup();
+    checks.failWhen = (names, scope) =>
+      scope.length === 3 && names.includes('services-converged')
+        ? [{ check: 'services-converged', status: 'fail', message: 'web 1/2', durationMs: 1 }]
+        : undefined;
+    expect(await executePlan(options())).toBe('refused');
+    expect(swarm.calls).toEqual([]);
+    expect(swarm.configs).toEqual([]); // nothing changed, so the lock is released
+    checks.failWhen = (names, scope) =>
+      scope.length === 3 && names.includes('manager-quorum') && !names.includes('ip-route')
+        ? [{ check: 'services-converged', status: 'fail', message: 'web 1/2', durationMs: 1 }]
+        : undefined;
+    const forced = new EventLog();
+    // afterNode also spans all nodes: only pre-flight lists manager-quorum without ip-route here.
+    expect(await executePlan(options({ force: 'web is known-degraded', reporter: forced }))).toBe(
+      'succeeded',
+    );
+    expect(forced.ofType('preflight')[0]?.forced).toBe('web is known-degraded');
+    expect(log.ofType('halt')[0]?.report.stage).toBe('pre-flight');
+  });
+
+  it('does the current leader last even when leadership moved during the run', async () => {
+    const swarm = new FakeSwarm([
+      { name: 'm1', role: 'manager', leader: true },
+      { name: 'm2', role: 'manager' },
+      { name: 'm3', role: 'manager' },
+    ]);
+    const { log, options, cluster } = setup(runbookFrom(FIVE_STAGES), swarm);
+    // Leadership moves to m3 when m2 reboots.
+    const respond = cluster.respond;
+    cluster.respond = (command, node) => {
+      if (command === 'reboot' && node === 'm2') {
+        swarm.node('m1').manager!.leader = false;
+        swarm.node('m3').manager!.leader = true;
+      }
+      return respond(command, node);
+    };
+    expect(await executePlan(options())).toBe('succeeded');
+    expect(log.ofType('node-start').map((e) => e.node)).toEqual(['m2', 'm1', 'm3']);
+  });
+
+  it('refuses to take a manager down while another manager is unreachable', async () => {
+    const swarm = new FakeSwarm([
+      { name: 'm1', role: 'manager', leader: true },
+      { name: 'm2', role: 'manager' },
+      { name: 'm3', role: 'manager' },
+      { name: 'w1' },
+    ]);
+    const { log, options, cluster } = setup(runbookFrom(FIVE_STAGES), swarm);
+    const respond = cluster.respond;
+    cluster.respond = (command, node) => {
+      if (command === 'reboot' && node === 'w1') swarm.node('m3').manager!.reachability = 'unreachable';
+      return respond(command, node);
+    };
+    expect(await executePlan(options())).toBe('refused');
+    expect(log.ofType('halt')[0]!.report.reason).toMatch(/m3 \(unreachable/);
+    expect(swarm.calls).toEqual(['drain w1', 'active w1']);
+  });
+
+  it('stops at a safe point on a stop signal and reports how to resume', async () => {
+    const stop = new AbortController();
+    const { cluster, log, options } = setup();
+    cluster.respond = (command) => {
+      if (command.includes('apt-get')) stop.abort();
+      return undefined;
+    };
+    expect(await executePlan(options({ stopSignal: stop.signal }))).toBe('interrupted');
+    const interrupted = log.ofType('interrupted')[0]!;
+    expect(interrupted).toMatchObject({
+      node: 'node2',
+      stage: 'reboot',
+      resumeCommand: 'drydock resume run-1',
+    });
+    // The patch stage finished (safe point) and is recorded as done.
+    expect(replayJournal(asJournal(log.events)).doneStages.node2?.has('patch')).toBe(true);
+  });
+
+  it('asks the operator in interactive mode: skip a stage, retry a failure', async () => {
+    const { cluster, log, options } = setup();
+    let failures = 0;
+    cluster.respond = (command, node) => {
+      if (node === 'node2' && command.includes('apt-get') && failures === 0) {
+        failures++;
+        return { exitCode: 1 };
+      }
+      return undefined;
+    };
+    const asked: string[] = [];
+    const gate = {
+      beforeStage: async (node: string, stage: string) => {
+        asked.push(`${node}/${stage}`);
+        return node === 'node3' && stage === 'reboot' ? ('skip' as const) : ('continue' as const);
+      },
+      onFailure: async () => 'retry' as const,
+      confirm: async () => true,
+    };
+    expect(await executePlan(options({ gate }))).toBe('succeeded');
+    expect(asked).toContain('node2/patch');
+    const node2Patch = log.ofType('stage-end').filter((e) => e.node === 'node2' && e.stage === 'patch');
+    expect(node2Patch.map((e) => e.outcome)).toEqual(['failed', 'succeeded']);
+    expect(log.ofType('rebooted').map((e) => e.node)).toEqual(['node2', 'node1']);
+  });
+
+  it('masks secret values that show up in command output', async () => {
+    const rb = runbookFrom(`
+version: 1
+name: secret
+variables:
+  token: { value: "s3cr3t-value", secret: true }
+checks: { between: [], afterNode: [] }
+stages:
+  - { kind: run, commands: ["login \${token}"] }
+`);
+    const { cluster, log, options } = setup(rb);
+    cluster.respond = (command) => ({ stdout: `logged in with ${command.split(' ')[1]}` });
+    expect(await executePlan(options())).toBe('succeeded');
+    const text = JSON.stringify(log.events);
+    expect(text).not.toContain('s3cr3t-value');
+    expect(cluster.commands.some((c) => c.command.includes('s3cr3t-value'))).toBe(true);
+  });
+});
