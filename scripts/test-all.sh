@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The full test suite, as the README gives it and CI runs it:
+#   1. installs what the labs need from apt (root; idempotent and quick when present),
+#   2. builds, type-checks and lints,
+#   3. runs the unit tests and the namespace-lab integration suite (real dockerd, sshd,
+#      routing tables per node), then the mesh suite on QEMU VMs (real ingress mesh).
+# The suites run one after the other so the VMs never compete with the namespace lab for
+# the two cores. Set DRYDOCK_SKIP_MESH=1 to leave the (slow) mesh suite out locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test-all: the labs need root (network namespaces, dockerd, iptables); run as root" >&2
+  exit 2
+fi
+[ -d node_modules ] || npm ci --no-audit --no-fund
+bash lab/lab.sh deps
+[ "${DRYDOCK_SKIP_MESH:-0}" = 1 ] || bash lab/mesh-lab.sh deps
+
+npm run build
+npm run typecheck
+npm run lint
+
+results=$(mktemp -d)
+status=0
+run_suite() {   # $1 = vitest project
+  npx vitest run --project "$1" --reporter=default --reporter=json --outputFile.json="$results/$1.json" || status=1
+}
+run_suite unit
+run_suite integration
+[ "${DRYDOCK_SKIP_MESH:-0}" = 1 ] || run_suite mesh
+
+# One closing line over every suite.
+node -e '
+  const fs = require("fs"); let p = 0, f = 0, s = 0;
+  for (const file of fs.readdirSync(process.argv[1])) {
+    const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + file, "utf8"));
+    p += r.numPassedTests; f += r.numFailedTests + (r.numFailedTestSuites || 0); s += r.numPendingTests + (r.numTodoTests || 0);
+  }
+  console.log(`all suites: ${p} passed, ${f} failed, ${s} skipped`);
+' "$results"
+exit $status
