@@ -1,0 +1,311 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionError, HostKeyError } from '../../src/errors.js';
+import { fingerprintOf, formatKnownHostLine } from '../../src/transport/known-hosts.js';
+import { createSshShellFactory, type SshShell } from '../../src/transport/ssh.js';
+import type { SshTarget } from '../../src/transport/types.js';
+import { startSshd, type TestSshd } from '../support/sshd.js';
+
+const run = promisify(execFile);
+
+// A real sshd on 127.0.0.1; no lab needed. The tests log in as root with a fresh key.
+describe('ssh transport against a real sshd', () => {
+  let sshd: TestSshd;
+  let work: string;
+  let knownHosts: string;
+  const shells: SshShell[] = [];
+  const factory = createSshShellFactory({ env: {}, killGraceMs: 500, keepaliveIntervalMs: 1000 });
+
+  const targetFor = (overrides: Partial<SshTarget> = {}): SshTarget => ({
+    node: 'node1',
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    identityFile: sshd.clientKey,
+    agent: false,
+    knownHostsFile: knownHosts,
+    hostKeyPolicy: 'strict',
+    useSshConfig: false,
+    connectTimeoutMs: 5000,
+    ...overrides,
+  });
+  const connect = async (overrides: Partial<SshTarget> = {}) => {
+    const shell = await factory.connect(targetFor(overrides));
+    shells.push(shell);
+    return shell;
+  };
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    work = await mkdtemp(join(tmpdir(), 'drydock-ssh-test-'));
+    knownHosts = join(work, 'known_hosts');
+    await writeFile(knownHosts, `${sshd.knownHostsLine}\n`);
+  });
+  afterEach(async () => {
+    for (const shell of shells.splice(0)) await shell.close();
+  });
+  afterAll(async () => {
+    await sshd?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('returns one result shape for success and failure', async () => {
+    const shell = await connect();
+    const ok = await shell.exec('echo hello; echo warn >&2');
+    const failed = await shell.exec('echo partial; echo boom >&2; exit 3', { display: 'step ***' });
+    expect(ok).toMatchObject({
+      node: 'node1',
+      command: 'echo hello; echo warn >&2',
+      exitCode: 0,
+      signal: null,
+      stdout: 'hello\n',
+      stderr: 'warn\n',
+      timedOut: false,
+      connectionLost: false,
+    });
+    expect(failed).toMatchObject({
+      command: 'step ***',
+      exitCode: 3,
+      stdout: 'partial\n',
+      stderr: 'boom\n',
+      timedOut: false,
+    });
+    expect(Object.keys(failed).sort()).toEqual(Object.keys(ok).sort());
+    expect(ok.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('times out a command and kills its process group', async () => {
+    const shell = await connect();
+    const marker = `sleep 31.${process.pid}`;
+    const result = await shell.exec(`${marker}; echo never`, { timeoutMs: 300 });
+    expect(result).toMatchObject({ timedOut: true, exitCode: null, connectionLost: false });
+    expect(result.signal).toBe('TERM');
+    expect(result.durationMs).toBeLessThan(3000);
+    await new Promise((r) => setTimeout(r, 200));
+    const { stdout } = await run('pgrep', ['-f', marker]).catch(() => ({ stdout: '' }));
+    expect(stdout.trim()).toBe('');
+    // The connection stays usable after a timed-out command.
+    expect((await shell.exec('echo still')).stdout).toBe('still\n');
+  });
+
+  it('aborts a command through an AbortSignal', async () => {
+    const shell = await connect();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const result = await shell.exec('sleep 30', { signal: controller.signal });
+    expect(result).toMatchObject({ timedOut: false, exitCode: null, signal: 'TERM', connectionLost: false });
+    expect(result.durationMs).toBeLessThan(3000);
+  });
+
+  it('streams output while the command runs', async () => {
+    const shell = await connect();
+    const chunks: { text: string; at: number }[] = [];
+    const started = Date.now();
+    const result = await shell.exec('for i in 1 2 3; do echo line$i; sleep 0.2; done; echo e >&2', {
+      onStdout: (text) => chunks.push({ text, at: Date.now() - started }),
+    });
+    expect(chunks.map((c) => c.text).join('')).toBe('line1\nline2\nline3\n');
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    // The first line arrived long before the command ended.
+    expect(chunks[0]!.at).toBeLessThan(result.durationMs - 300);
+  });
+
+  it('keeps only the tail of large output', async () => {
+    const shell = await createSshShellFactory({ env: {}, maxOutputBytes: 1024 }).connect(targetFor());
+    shells.push(shell);
+    const result = await shell.exec("head -c 100000 /dev/zero | tr '\\0' a; echo END");
+    expect(result.stdout.length).toBe(1024);
+    expect(result.stdout.endsWith('aEND\n')).toBe(true);
+  });
+
+  it('reuses one connection for many commands and measures the latency', async () => {
+    const loginsBefore = await sshd.countLogins();
+    const shell = await connect();
+    const rounds = 20;
+    const results = await Promise.all(Array.from({ length: rounds }, (_, i) => shell.exec(`echo ${i}`)));
+    const reusedStart = performance.now();
+    for (let i = 0; i < 10; i++) await shell.exec('true');
+    const reusedMs = (performance.now() - reusedStart) / 10;
+    expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: rounds }, (_, i) => String(i)));
+    expect((await sshd.countLogins()) - loginsBefore).toBe(1);
+
+    const freshStart = performance.now();
+    for (let i = 0; i < 5; i++) {
+      const fresh = await factory.connect(targetFor());
+      await fresh.exec('true');
+      await fresh.close();
+    }
+    const freshMs = (performance.now() - freshStart) / 5;
+    console.log(
+      `ssh exec latency: ${reusedMs.toFixed(1)} ms/command on one reused connection, ` +
+        `${freshMs.toFixed(1)} ms/command with a new connection each`,
+    );
+    expect(reusedMs).toBeLessThan(freshMs);
+  });
+
+  it('refuses an unknown host under strict checking', async () => {
+    const empty = join(work, 'empty_known_hosts');
+    await writeFile(empty, '');
+    const error = await connect({ knownHostsFile: empty }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostKeyError);
+    expect((error as HostKeyError).message).toContain(
+      `host key for [127.0.0.1]:${sshd.port} is not in ${empty}`,
+    );
+    expect((error as HostKeyError).hint).toContain('ssh-keyscan');
+    expect((error as HostKeyError).hint).toContain('--accept-new');
+  });
+
+  it('refuses a changed host key and names both fingerprints and the line', async () => {
+    const file = join(work, 'changed_known_hosts');
+    const otherKey = join(work, 'other_host_key');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
+    const otherBase64 = (await readFile(`${otherKey}.pub`, 'utf8')).split(/\s+/)[1]!;
+    await writeFile(file, `# comment\n[127.0.0.1]:${sshd.port} ssh-ed25519 ${otherBase64}\n`);
+    for (const policy of ['strict', 'accept-new'] as const) {
+      const error = await connect({ knownHostsFile: file, hostKeyPolicy: policy }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HostKeyError);
+      const message = (error as HostKeyError).message;
+      expect(message).toContain('CHANGED');
+      expect(message).toContain(fingerprintOf(Buffer.from(sshd.hostKeyBase64, 'base64')));
+      expect(message).toContain(fingerprintOf(Buffer.from(otherBase64, 'base64')));
+      expect(message).toContain(`${file}:2`);
+    }
+    // accept-new never overwrites or adds to a changed entry.
+    expect((await readFile(file, 'utf8')).split('\n').filter(Boolean)).toHaveLength(2);
+  });
+
+  it('records an unknown host under accept-new, then verifies it strictly', async () => {
+    const file = join(work, 'sub', 'new_known_hosts');
+    await connect({ knownHostsFile: file, hostKeyPolicy: 'accept-new' });
+    const text = await readFile(file, 'utf8');
+    expect(text).toBe(`${sshd.knownHostsLine}\n`);
+    const strict = await connect({ knownHostsFile: file });
+    expect((await strict.exec('echo ok')).stdout).toBe('ok\n');
+  });
+
+  it('accepts a hashed known_hosts entry and refuses a revoked key', async () => {
+    const key = Buffer.from(sshd.hostKeyBase64, 'base64');
+    const hashed = join(work, 'hashed_known_hosts');
+    await writeFile(hashed, `${formatKnownHostLine('127.0.0.1', sshd.port, key, true)}\n`);
+    expect((await readFile(hashed, 'utf8')).startsWith('|1|')).toBe(true);
+    await connect({ knownHostsFile: hashed });
+
+    const revoked = join(work, 'revoked_known_hosts');
+    await writeFile(revoked, `${sshd.knownHostsLine}\n@revoked * ssh-ed25519 ${sshd.hostKeyBase64}\n`);
+    const error = await connect({ knownHostsFile: revoked }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostKeyError);
+    expect((error as HostKeyError).message).toContain('@revoked');
+  });
+
+  it('fails authentication with a ConnectionError', async () => {
+    const wrongKey = join(work, 'wrong_key');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
+    const error = await connect({ identityFile: wrongKey }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).code).toBe('DRYDOCK_CONNECTION');
+    expect((error as ConnectionError).message).toContain('authentication');
+  });
+
+  it('gives up on a host that never answers within the connect timeout', async () => {
+    // Accepts TCP but never speaks SSH: a hung node.
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const error = await connect({ port, connectTimeoutMs: 500 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect((error as ConnectionError).hint).toContain('500ms');
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('reports a connection dropped mid-command as connectionLost, then reconnects', async () => {
+    const shell = await connect();
+    const pending = shell.exec('sleep 30');
+    await new Promise((r) => setTimeout(r, 300));
+    const pids = await sshd.sessionPids();
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    const result = await pending;
+    expect(result).toMatchObject({ connectionLost: true, exitCode: null, timedOut: false });
+    expect(shell.connected).toBe(false);
+    expect((await shell.exec('true')).connectionLost).toBe(true);
+    await shell.reconnect();
+    expect(shell.connected).toBe(true);
+    expect((await shell.exec('echo back')).stdout).toBe('back\n');
+  });
+
+  it('forwards a unix socket on the node over the same connection', async () => {
+    const socketPath = join(work, 'echo.sock');
+    const server = createServer((socket) => {
+      socket.on('data', (data) => socket.write(data.toString().toUpperCase()));
+    });
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const loginsBefore = await sshd.countLogins();
+      const shell = await connect();
+      const stream = await shell.openSocket(socketPath);
+      const reply = new Promise<string>((resolve) =>
+        stream.once('data', (d: Buffer) => resolve(d.toString())),
+      );
+      stream.write('ping over ssh');
+      expect(await reply).toBe('PING OVER SSH');
+      stream.end();
+      expect((await sshd.countLogins()) - loginsBefore).toBe(1);
+      await expect(shell.openSocket(join(work, 'missing.sock'))).rejects.toBeInstanceOf(ConnectionError);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('follows a ~/.ssh/config alias with ProxyJump', async () => {
+    const home = join(work, 'home');
+    await mkdir(join(home, '.ssh'), { recursive: true });
+    await writeFile(
+      join(home, '.ssh', 'config'),
+      [
+        'Host jumpbox',
+        '  HostName 127.0.0.1',
+        '  User root',
+        `  Port ${sshd.port}`,
+        `  IdentityFile ${sshd.clientKey}`,
+        'Host node-alias',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        '  User root',
+        `  IdentityFile ${sshd.clientKey}`,
+        '  ProxyJump jumpbox',
+        '',
+      ].join('\n'),
+    );
+    const loginsBefore = await sshd.countLogins();
+    const shell = await createSshShellFactory({ env: {}, home }).connect(
+      targetFor({
+        host: 'node-alias',
+        port: 22,
+        user: 'nobody',
+        identityFile: undefined,
+        useSshConfig: true,
+      }),
+    );
+    shells.push(shell);
+    expect((await shell.exec('echo via-jump')).stdout).toBe('via-jump\n');
+    // Two logins: the jump host, then the node through the forwarded channel.
+    expect((await sshd.countLogins()) - loginsBefore).toBe(2);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/sudo'))('wraps sudo commands non-interactively', async () => {
+    const shell = await connect();
+    const result = await shell.exec('echo "it\'s $(id -u)"', { sudo: true });
+    expect(result).toMatchObject({ exitCode: 0, stdout: "it's 0\n" });
+  });
+});
