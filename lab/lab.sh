@@ -57,7 +57,12 @@ node_ip() { echo "$NET.$((10 + $1))"; }
 nd() { echo "$LAB/nodes/node$1"; }
 ns_of() { echo "${NS_PREFIX}node$1"; }
 dk() { "$DOCKER" -H "unix://$(nd "$1")/docker.sock" "${@:2}"; }   # docker CLI against node $1
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# alive = exists and is not a zombie (a killed holder lingers as Z until init reaps it)
+alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+  local st; st=$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ "$st" != Z ]
+}
 holder_pid() { cat "$(nd "$1")/holder.pid" 2>/dev/null || true; }
 shape() { cat "$LAB/shape" 2>/dev/null || true; }          # "N M"
 node_count() { local s; s=$(shape); echo "${s%% *}"; }
@@ -425,6 +430,8 @@ cmd_down() {
   if [ -e "$LAB" ] && [ ! -e "$LAB/.drydock-lab" ] && [ -n "$(ls -A "$LAB" 2>/dev/null)" ]; then
     die "$LAB exists but is not a drydock lab dir (no .drydock-lab marker); refusing to touch it"
   fi
+  # every PID the lab recorded, to prove afterwards that none survived
+  local recorded; recorded=$(cat "$LAB"/nodes/node*/{holder,sshd,dockerd,reboot}.pid 2>/dev/null || true)
   for d in "$LAB"/nodes/node*; do
     [ -d "$d" ] || continue
     k=${d##*node}; down_node "$k" & pids+=($!)
@@ -444,8 +451,12 @@ cmd_down() {
     while read -r d; do rmdir "$d" 2>/dev/null || true; done <"$LAB/created-dirs"
   fi
   [ -e "$LAB" ] && rm -rf --one-file-system "$LAB"
-  local left; left=$(ip netns list | grep -c "^$NS_PREFIX" || true)
+  local left p; left=$(ip netns list | grep -c "^$NS_PREFIX" || true)
   [ "$left" -eq 0 ] || die "down: $left lab namespaces remain"
+  for p in $recorded; do   # zombies (state Z) are dead, only waiting for init to reap them
+    alive "$p" &&
+      die "down: recorded lab process $p ($(cat "/proc/$p/comm" 2>/dev/null)) is still running"
+  done
   log "lab removed"
 }
 

@@ -37,7 +37,12 @@ node_pids() {
   [ -d "$base" ] && find "$base" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -un || true
 }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# alive = exists and is not a zombie (a killed holder lingers as Z until init reaps it)
+alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+  local st; st=$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ "$st" != Z ]
+}
 pidof_file() { cat "$D/$1.pid" 2>/dev/null || true; }
 wait_gone() { local i=0; while alive "$1"; do i=$((i+1)); [ $i -gt "$2" ] && return 1; sleep 0.1; done; }
 

@@ -388,13 +388,27 @@ describe('faults are observable and reversible', () => {
   });
 
   it('unschedulable (service gets a constraint nobody satisfies)', async () => {
-    const running = async () => (await taskNodes('web')).length;
+    // The rolling update stops a task and its replacement stays Pending ("no suitable node"):
+    // the service can no longer converge.
+    const pending = async () => {
+      const r = await managerDocker(
+        'service',
+        'ps',
+        'web',
+        '--filter',
+        'desired-state=running',
+        '--format',
+        '{{.CurrentState}} {{.Error}}',
+      );
+      return r.stdout.split('\n').some((l) => l.startsWith('Pending') && l.includes('no suitable node'));
+    };
     await faultCycle(
       'unschedulable',
       manager,
       ['web'],
       async () => {
-        await waitFor(async () => (await running()) === 0, 60_000, { what: 'web tasks gone' });
+        await waitFor(pending, 60_000, { what: 'a web task pending on "no suitable node"' });
+        expect(await converged()).toBe(false);
         const spec = await managerDocker(
           'service',
           'inspect',
@@ -405,8 +419,8 @@ describe('faults are observable and reversible', () => {
         expect(spec.stdout).toContain('ddlab-unschedulable');
       },
       async () => {
-        await waitFor(converged, 60_000, { what: 'web converged again' });
-        expect(await running()).toBeGreaterThan(0);
+        await waitFor(converged, 90_000, { what: 'web converged again' });
+        expect(await pending()).toBe(false);
       },
     );
   });
