@@ -39,6 +39,10 @@ export function planRollout(runbook: Runbook, facts: ClusterFacts): Plan {
     }
   }
   if (selected.length === 0) warnings.push('no node matches the runbook targets: nothing to do');
+  const managerCount = facts.nodes.filter((n) => n.role === 'manager').length;
+  if (managerCount === 1 && selected.some((n) => n.role === 'manager')) {
+    warnings.push('single-manager swarm: the control plane is unavailable while the manager is maintained');
+  }
 
   return {
     formatVersion: 1,

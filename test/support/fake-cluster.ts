@@ -139,7 +139,7 @@ export class FakeSwarm implements SwarmApi {
   async listConfigs(name: string) {
     return this.configs.filter((c) => c.name === name);
   }
-  async createConfig(name: string, labels: Record<string, string>) {
+  async createConfig(name: string, labels: Record<string, string>, _data = '') {
     if (this.configs.some((c) => c.name === name)) throw new Error('409 conflict: name exists');
     const id = `cfg-${this.configs.length}`;
     this.configs.push({ id, name, labels });

@@ -1,7 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { ExitCode, UsageError } from '../../errors.js';
 import { createCheckRunner } from '../../executor/check-runner.js';
-import type { OperatorGate, RunEvent, RunOutcome, RunReporter } from '../../executor/events.js';
+import type { OperatorGate, RunOutcome } from '../../executor/events.js';
 import { executePlan } from '../../executor/execute-plan.js';
 import type { JournalWriter } from '../../executor/journal.js';
 import { type Clock, type ClusterPort, systemClock } from '../../executor/ports.js';
@@ -55,7 +55,7 @@ export async function runSession(args: {
 }): Promise<number> {
   const { io, flags } = args;
   const interactive = io.isTTY && !flags.yes && !flags.json;
-  const { createReporter } = await import('../../report/reporters.js');
+  const { createReporter, combineReporters } = await import('../../report/reporters.js');
   const ui = createReporter(flags.json ? 'json' : interactive ? 'interactive' : 'simple', {
     stdout: io.stdout,
     stderr: io.stderr,
@@ -64,9 +64,9 @@ export async function runSession(args: {
   let gate: OperatorGate | undefined;
   if (interactive) {
     const { createInquirerGate } = await import('../../prompts/operator-gate.js');
-    gate = createInquirerGate(ui);
+    gate = createInquirerGate({ plan: args.plan, onBeforePrompt: ui.pause, onAfterPrompt: ui.resume });
   }
-  const reporter = fanOut([args.journal, ui]);
+  const reporter = combineReporters(args.journal, ui);
 
   // First signal: finish the current command or wait, then stop. Second: cancel it too.
   const stop = new AbortController();
@@ -106,17 +106,6 @@ export async function runSession(args: {
     process.off('SIGTERM', onSignal);
     await reporter.close?.();
   }
-}
-
-function fanOut(reporters: RunReporter[]): RunReporter {
-  return {
-    onEvent(event: RunEvent) {
-      for (const r of reporters) r.onEvent(event);
-    },
-    async close() {
-      for (const r of reporters) await r.close?.();
-    },
-  };
 }
 
 function parseLockTtl(text: string): number {
