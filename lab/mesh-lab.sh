@@ -1,0 +1,417 @@
+#!/usr/bin/env bash
+# lab/mesh-lab.sh — drydock's MESH lab: a Docker Swarm of QEMU VMs whose kernel has IPVS, so the
+# ingress routing mesh (published ports on every node, ingress-sbox, DOCKER-INGRESS, VIPs) is real.
+# The namespace lab (lab/lab.sh) is fast but the host kernel has no IPVS; this one is slow but complete.
+#
+# Each VM (TCG — /dev/kvm here cannot boot a stock kernel): Debian's own kernel; root fs = the host's /
+# read-only over 9p with a tmpfs overlay; /var/lib/docker on a persistent virtio-blk ext4 disk (swarm
+# survives reboot); tini PID 1, sshd (own host key), dockerd on unix socket + tcp://IP:2375.
+# Network: host bridge ddvbr0 = 10.77.1.1/24, vmK = 10.77.1.(20+K), default route via 10.77.1.254
+# (nobody answers there, so nothing leaves the lab).
+#
+# Usage: mesh-lab.sh deps | up [--nodes N] | down | status [--json] | exec vmK -- CMD...
+#        | fault NAME vmK [ARGS] | heal NAME vmK [ARGS] | wait vmK      (see lab/MESH.md)
+set -euo pipefail
+
+DIR=${DRYDOCK_MESH_DIR:-/tmp/drydock-mesh}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BR=ddvbr0
+NET=10.77.1
+DEAD_GW=$NET.254
+VM_MEM=${DRYDOCK_MESH_VM_MEM:-1536}
+DISK_SIZE=${DRYDOCK_MESH_DISK_SIZE:-4G}
+IMAGE=local/busybox:1
+WEB_PORT=8080
+BOOT_TIMEOUT=${DRYDOCK_MESH_BOOT_TIMEOUT:-400}
+FAULTS="ingress-rule ipvs-backend mesh-port peer default-route dockerd cut-link"
+
+log() { printf '[mesh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+vm_ip() { echo "$NET.$((20 + $1))"; }
+dk() { docker -H "tcp://$(vm_ip "$1"):2375" "${@:2}"; }
+node_count() { cat "$DIR/state/nodes" 2>/dev/null || echo 0; }
+vm_num() { # vm3 -> 3, validated against the lab's size
+  [[ ${1:-} =~ ^vm([1-9])$ ]] || die "bad node name '${1:-}' (want vm1..vm$(node_count))"
+  local k=${BASH_REMATCH[1]}
+  [ "$k" -le "$(node_count)" ] || die "$1 is not part of the lab ($(node_count) nodes)"
+  echo "$k"
+}
+ssh_opts() {
+  echo -i "$DIR/ssh/id_ed25519" -o "UserKnownHostsFile=$DIR/ssh/known_hosts" -o StrictHostKeyChecking=yes \
+    -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR -o ServerAliveInterval=5 -o ServerAliveCountMax=3
+}
+vssh() { local k=$1; shift; ssh $(ssh_opts) "root@$(vm_ip "$k")" "$@"; }
+
+# qemu is alive AND is ours (PID recorded by us, comm + cmdline checked — never kill by name).
+qemu_alive() {
+  local f=$DIR/vm$1/qemu.pid p
+  [ -f "$f" ] || return 1; p=$(cat "$f")
+  [ "$(cat "/proc/$p/comm" 2>/dev/null)" = qemu-system-x86 ] || return 1
+  tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- "mesh.dir=$DIR " || return 1
+}
+
+# ---------------------------------------------------------------- deps
+KPKGS="qemu-system-x86 kmod busybox-static docker.io tini iptables ipvsadm openssh-server openssh-client iproute2 e2fsprogs util-linux curl"
+cmd_deps() {
+  local t0=$SECONDS missing=() p
+  for p in $KPKGS; do dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  mkdir -p "$DIR/kernel"
+  if [ ! -s "$DIR/kernel/kver" ]; then
+    # Debian's kernel has IPVS/vxlan/9p as modules; fetch the package only (never installed on the host).
+    local pkg tmp
+    pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+    [ -n "$pkg" ] || die "cannot resolve linux-image-amd64"
+    log "fetching kernel $pkg"
+    tmp=$(mktemp -d "$DIR/kernel/dl.XXXX")
+    (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) || { rm -rf "$tmp"; die "apt-get download $pkg failed"; }
+    rm -rf "$DIR/kernel/x"; dpkg-deb -x "$tmp"/*.deb "$DIR/kernel/x"; rm -rf "$tmp"
+    local kver; kver=$(ls "$DIR/kernel/x/lib/modules")
+    depmod -b "$DIR/kernel/x" "$kver"
+    echo "$kver" > "$DIR/kernel/kver"
+  fi
+  if [ ! -s "$DIR/kernel/initrd.gz" ] || [ "$HERE/mesh/initrd-init" -nt "$DIR/kernel/initrd.gz" ]; then build_initrd; fi
+  log "deps ok in $((SECONDS - t0))s (kernel $(cat "$DIR/kernel/kver"))"
+}
+
+build_initrd() {
+  local kver x d m
+  kver=$(cat "$DIR/kernel/kver"); x=$DIR/kernel/x; d=$DIR/kernel/ird
+  rm -rf "$d"; mkdir -p "$d"/{bin,mods,proc,sys,dev}
+  cp /bin/busybox "$d/bin/"
+  for m in sh mount umount mkdir insmod switch_root sed; do ln -s busybox "$d/bin/$m"; done
+  # modules for 9p root + overlay, in dependency order straight from the guest kernel's modules.dep
+  : > "$d/mods/order"
+  modprobe -d "$x" -S "$kver" -a --show-depends virtio_pci 9pnet_virtio 9p overlay | awk '$1 == "insmod" {print $2}' |
+    while read -r m; do
+      grep -qx "$(basename "$m")" "$d/mods/order" && continue
+      cp "$m" "$d/mods/"; basename "$m" >> "$d/mods/order"
+    done
+  install -m 0755 "$HERE/mesh/initrd-init" "$d/init"
+  (cd "$d" && find . | busybox cpio -o -H newc 2>/dev/null | gzip -1) > "$DIR/kernel/initrd.gz"
+  log "initrd built ($(wc -l < "$d/mods/order") modules)"
+}
+
+# ---------------------------------------------------------------- up
+prepare_files() {
+  local n=$1 k
+  mkdir -p "$DIR/state" "$DIR/ssh" "$DIR/guest" "$DIR/faults" "$DIR/cache"
+  # guest scripts are copied so a running lab does not depend on the work tree
+  cp "$HERE"/mesh/guest/* "$DIR/guest/"
+  [ -f "$DIR/ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/ssh/id_ed25519" -C drydock-mesh-client
+  cp "$DIR/ssh/id_ed25519.pub" "$DIR/ssh/authorized_keys"
+  : > "$DIR/ssh/known_hosts.new"
+  for k in $(seq 1 "$n"); do
+    mkdir -p "$DIR/vm$k"
+    # each VM gets its own host key; known_hosts lists exactly that key for the VM's IP
+    [ -f "$DIR/vm$k/ssh_host_ed25519_key" ] ||
+      ssh-keygen -q -t ed25519 -N '' -f "$DIR/vm$k/ssh_host_ed25519_key" -C "vm$k"
+    echo "$(vm_ip "$k") $(cut -d' ' -f1,2 "$DIR/vm$k/ssh_host_ed25519_key.pub")" >> "$DIR/ssh/known_hosts.new"
+    if [ ! -f "$DIR/vm$k/disk.img" ]; then
+      truncate -s "$DISK_SIZE" "$DIR/vm$k/disk.img"
+      # init inode tables/journal here (fast) rather than in the TCG guest (slow)
+      mkfs.ext4 -q -F -L "vm$k-docker" -E lazy_itable_init=0,lazy_journal_init=0 "$DIR/vm$k/disk.img"
+    fi
+  done
+  mv "$DIR/ssh/known_hosts.new" "$DIR/ssh/known_hosts"
+  echo "$n" > "$DIR/state/nodes"
+}
+
+net_up() {
+  local n=$1 k
+  if ! ip link show "$BR" >/dev/null 2>&1; then
+    ip link add "$BR" type bridge; ip addr add "$NET.1/24" dev "$BR"; ip link set "$BR" up
+  fi
+  # the one host firewall rule: let bridged lab frames pass FORWARD (br_netfilter is loaded here)
+  iptables -C FORWARD -i "$BR" -o "$BR" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$BR" -o "$BR" -j ACCEPT
+  for k in $(seq 1 "$n"); do
+    ip link show "ddvt$k" >/dev/null 2>&1 || ip tuntap add "ddvt$k" mode tap
+    ip link set "ddvt$k" master "$BR" up
+  done
+}
+
+boot_vm() {
+  local k=$1 d=$DIR/vm$1 kver
+  kver=$(cat "$DIR/kernel/kver")
+  qemu_alive "$k" && return 0
+  rm -f "$d/qemu.pid" "$d/console.log"
+  # no -no-reboot: a guest reset (the VM's `reboot`) boots again inside the same qemu process/PID
+  qemu-system-x86_64 -name "mesh-vm$k" -accel tcg,thread=multi -cpu max -smp 1 -m "$VM_MEM" \
+    -nodefaults -no-user-config -display none -monitor none -serial "file:$d/console.log" \
+    -kernel "$DIR/kernel/x/boot/vmlinuz-$kver" -initrd "$DIR/kernel/initrd.gz" \
+    -append "console=ttyS0 quiet panic=-1 mitigations=off random.trust_cpu=on mesh.stage2=$DIR/guest/stage2 mesh.ip=$(vm_ip "$k") mesh.gw=$DEAD_GW mesh.name=vm$k mesh.dir=$DIR " \
+    -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
+    -drive "file=$d/disk.img,format=raw,if=virtio,cache=unsafe" \
+    -netdev "tap,id=n0,ifname=ddvt$k,script=no,downscript=no" \
+    -device "virtio-net-pci,netdev=n0,mac=52:54:00:77:01:$(printf %02x $((20 + k)))" \
+    -device virtio-rng-pci \
+    -pidfile "$d/qemu.pid.tmp" -daemonize
+  # qemu deletes its own pidfile on exit; keep our copy
+  mv "$d/qemu.pid.tmp" "$d/qemu.pid" 2>/dev/null || cp "$d/qemu.pid.tmp" "$d/qemu.pid"
+}
+
+# A VM is "ready" when dockerd answers on tcp and sshd accepts our key with strict host checking.
+vm_ready() {
+  curl -sf -m 3 "http://$(vm_ip "$1"):2375/_ping" >/dev/null 2>&1 && vssh "$1" true >/dev/null 2>&1
+}
+wait_vm() {
+  local k=$1 t0=$SECONDS limit=${2:-$BOOT_TIMEOUT}
+  until vm_ready "$k"; do
+    qemu_alive "$k" || die "vm$k: qemu is not running (see $DIR/vm$k/console.log)"
+    # fail fast on a broken boot instead of waiting out the timeout
+    if grep -aq -E 'MESH_DOCKERD_FAILED|MESH_DISK_FAILED|Kernel panic' "$DIR/vm$k/console.log" 2>/dev/null; then
+      die "vm$k boot failed: $(grep -a -E 'MESH_|panic' "$DIR/vm$k/console.log" | tail -3 | tr '\n' ' ')"
+    fi
+    [ $((SECONDS - t0)) -lt "$limit" ] || die "vm$k not ready after ${limit}s (see $DIR/vm$k/console.log)"
+    sleep 2
+  done
+}
+
+# busybox rootfs -> `docker import` once on vm1 -> saved tar cached (kept by down) -> `docker load` elsewhere
+ensure_image() {
+  local k=$1 tarf=$DIR/cache/busybox-image.tar
+  dk "$k" image inspect "$IMAGE" >/dev/null 2>&1 && return 0
+  if [ ! -s "$tarf" ]; then
+    local r=$DIR/cache/bbroot
+    rm -rf "$r"; mkdir -p "$r"/{bin,etc,tmp,proc,sys,dev,www/cgi-bin}
+    cp /bin/busybox "$r/bin/"
+    for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$r/bin/$a"; done
+    echo 'root:x:0:0:root:/root:/bin/sh' > "$r/etc/passwd"
+    echo ok > "$r/www/index.html"
+    printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\nhostname\n' > "$r/www/cgi-bin/host"
+    chmod +x "$r/www/cgi-bin/host"
+    tar -C "$r" -c . | dk "$k" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$IMAGE" >/dev/null
+    dk "$k" save "$IMAGE" > "$tarf.tmp" && mv "$tarf.tmp" "$tarf"
+    return 0
+  fi
+  dk "$k" load -q -i "$tarf" >/dev/null
+}
+
+swarm_state() { dk "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unreachable; }
+
+ensure_worker() { # wait for vmK, load the image, join the swarm
+  local k=$1 tok
+  wait_vm "$k"; ensure_image "$k"
+  if [ "$(swarm_state "$k")" != active ]; then
+    tok=$(dk 1 swarm join-token -q worker)
+    dk "$k" swarm join --token "$tok" --advertise-addr "$(vm_ip "$k")" --listen-addr "$(vm_ip "$k"):2377" \
+      "$(vm_ip 1):2377" >/dev/null
+  fi
+  log "vm$k joined ($((SECONDS - T0))s)"
+}
+
+web_answers() { [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$(vm_ip "$1"):$WEB_PORT/")" = 200 ]; }
+
+cmd_up() {
+  local n=3
+  while [ $# -gt 0 ]; do
+    case "$1" in --nodes) n=$2; shift 2 ;; --nodes=*) n=${1#*=}; shift ;; *) die "up: unknown arg $1" ;; esac
+  done
+  [[ $n =~ ^[1-9]$ ]] || die "--nodes must be 1..9"
+  [ -s "$DIR/kernel/initrd.gz" ] || die "run '$0 deps' first"
+  T0=$SECONDS
+  prepare_files "$n"; net_up "$n"
+  local k
+  for k in $(seq 1 "$n"); do boot_vm "$k"; done
+  log "qemu started for $n VMs; waiting for vm1"
+  wait_vm 1; log "vm1 ready ($((SECONDS - T0))s)"
+  ensure_image 1
+  if [ "$(swarm_state 1)" != active ]; then
+    dk 1 swarm init --advertise-addr "$(vm_ip 1)" --listen-addr "$(vm_ip 1):2377" \
+      --default-addr-pool 10.78.0.0/16 >/dev/null
+  fi
+  # create the demo service now; workers join meanwhile (its task may land anywhere)
+  if ! dk 1 service inspect web >/dev/null 2>&1; then
+    dk 1 service create --detach --name web --replicas 1 --publish "published=$WEB_PORT,target=8080" \
+      --init --stop-grace-period 1s --no-resolve-image "$IMAGE" httpd -f -p 8080 -h /www >/dev/null
+  fi
+  local pids=()
+  for k in $(seq 2 "$n"); do ensure_worker "$k" & pids+=($!); done
+  for k in "${pids[@]}"; do wait "$k" || die "a worker failed to join"; done
+  local t=$SECONDS
+  until [ "$(dk 1 node ls --format '{{.Status}}' | grep -c Ready)" -ge "$n" ]; do
+    [ $((SECONDS - t)) -lt 300 ] || die "swarm nodes not Ready after 300s"; sleep 2
+  done
+  log "swarm of $n Ready ($((SECONDS - T0))s)"
+  for k in $(seq 1 "$n"); do
+    t=$SECONDS
+    until web_answers "$k"; do
+      [ $((SECONDS - t)) -lt 300 ] || die "port $WEB_PORT not answering on vm$k"; sleep 2
+    done
+  done
+  log "up: $n VMs, swarm + web on :$WEB_PORT through the mesh on every VM in $((SECONDS - T0))s"
+}
+
+# ---------------------------------------------------------------- down
+cmd_down() {
+  local k p d
+  for d in "$DIR"/vm[0-9]*; do
+    [ -d "$d" ] || continue; k=${d##*/vm}
+    if qemu_alive "$k"; then
+      p=$(cat "$d/qemu.pid"); kill "$p"
+      for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+      kill -0 "$p" 2>/dev/null && kill -9 "$p"
+    fi
+    ip link del "ddvt$k" 2>/dev/null || true
+  done
+  iptables -D FORWARD -i "$BR" -o "$BR" -j ACCEPT 2>/dev/null || true
+  ip link del "$BR" 2>/dev/null || true
+  # state goes; the kernel and image caches stay
+  rm -rf "$DIR"/vm[0-9]* "$DIR/state" "$DIR/ssh" "$DIR/guest" "$DIR/faults"
+  log "down (kept $DIR/kernel and $DIR/cache)"
+}
+
+# ---------------------------------------------------------------- status
+cmd_status() {
+  local json=0 n k; [ "${1:-}" = --json ] && json=1
+  n=$(node_count)
+  if [ "$json" = 1 ]; then
+    local nodes=() faults=() f
+    for k in $(seq 1 "$n"); do
+      local role=worker running=false pid=null
+      [ "$k" = 1 ] && role=manager
+      qemu_alive "$k" && { running=true; pid=$(cat "$DIR/vm$k/qemu.pid"); }
+      nodes+=("{\"name\":\"vm$k\",\"ip\":\"$(vm_ip "$k")\",\"role\":\"$role\",\"dockerHost\":\"tcp://$(vm_ip "$k"):2375\",\"sshPort\":22,\"pid\":$pid,\"running\":$running}")
+    done
+    for f in "$DIR"/faults/*; do [ -f "$f" ] && faults+=("\"$(cat "$f")\""); done
+    local IFS=,
+    printf '{"dir":"%s","up":%s,"bridge":"%s","subnet":"%s.0/24","user":"root","sshKey":"%s","knownHosts":"%s","image":"%s","webPort":%s,"nodes":[%s],"faults":[%s]}\n' \
+      "$DIR" "$([ "$n" -gt 0 ] && echo true || echo false)" "$BR" "$NET" "$DIR/ssh/id_ed25519" "$DIR/ssh/known_hosts" \
+      "$IMAGE" "$WEB_PORT" "${nodes[*]}" "${faults[*]}"
+    return 0
+  fi
+  [ "$n" -gt 0 ] || { echo "mesh lab is down ($DIR)"; return 0; }
+  for k in $(seq 1 "$n"); do
+    local st=stopped; qemu_alive "$k" && st="qemu pid $(cat "$DIR/vm$k/qemu.pid")"
+    printf 'vm%s  %-12s %-8s %s  docker=%s\n' "$k" "$(vm_ip "$k")" "$([ "$k" = 1 ] && echo manager || echo worker)" "$st" \
+      "$(curl -sf -m 2 "http://$(vm_ip "$k"):2375/_ping" 2>/dev/null || echo down)"
+  done
+  cat "$DIR"/faults/* 2>/dev/null | sed 's/^/fault: /' || true
+  timeout 10 docker -H "tcp://$(vm_ip 1):2375" node ls 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- exec
+cmd_exec() {
+  local k; k=$(vm_num "${1:-}"); shift
+  [ "${1:-}" = -- ] && shift
+  [ $# -gt 0 ] || die "exec vmK -- CMD"
+  vssh "$k" "$@"
+}
+
+cmd_wait() { local k; k=$(vm_num "${1:-}"); wait_vm "$k" "${2:-$BOOT_TIMEOUT}"; }
+
+# ---------------------------------------------------------------- faults
+# Every fault is one command and reversible with `heal` (same NAME, node, args). VM-side faults keep
+# what they removed under /run/mesh-lab in the VM so heal restores exactly that.
+fault_script() { # NAME ACTION(fault|heal) ARGS... -> bash script run inside the VM
+  local name=$1 action=$2 port=${3:-$WEB_PORT}
+  cat <<EOF
+set -euo pipefail
+PORT=$port; GW=$DEAD_GW; SB=/var/run/docker/netns/ingress_sbox; S=/run/mesh-lab
+EOF
+  case "$name.$action" in
+    ingress-rule.fault) cat <<'EOF'
+rule=$(iptables -t nat -S DOCKER-INGRESS | grep -E -- "--dport $PORT .*-j DNAT" | head -1 || true)
+[ -n "$rule" ] || { echo "no nat DOCKER-INGRESS DNAT rule for port $PORT" >&2; exit 1; }
+echo "$rule" > "$S/ingress-rule.$PORT"
+iptables -t nat ${rule/-A /-D }
+EOF
+    ;;
+    ingress-rule.heal) cat <<'EOF'
+[ -f "$S/ingress-rule.$PORT" ] || exit 0
+rule=$(cat "$S/ingress-rule.$PORT")
+iptables -t nat ${rule/-A /-C } 2>/dev/null || iptables -t nat ${rule/-A DOCKER-INGRESS/-I DOCKER-INGRESS 1}
+rm -f "$S/ingress-rule.$PORT"
+EOF
+    ;;
+    ipvs-backend.fault) cat <<'EOF'
+[ -e "$SB" ] || { echo "no ingress_sbox on this node" >&2; exit 1; }
+# the port's firewall mark (set in ingress_sbox mangle PREROUTING) names its IPVS virtual service
+mark=$(nsenter --net="$SB" iptables -t mangle -S PREROUTING | sed -n "s/.*--dport $PORT .*--set-xmark \(0x[0-9a-f]*\)\/.*/\1/p" | head -1)
+[ -n "$mark" ] || { echo "no ingress fwmark for port $PORT" >&2; exit 1; }
+mark=$((mark))
+rs=$(nsenter --net="$SB" ipvsadm -Ln | awk -v m="$mark" '$1 == "FWM" { on = ($2 == m) } on && $1 == "->" && $2 ~ /:/ { print $2; exit }')
+[ -n "$rs" ] || { echo "no IPVS backend for fwmark $mark" >&2; exit 1; }
+echo "$mark $rs" > "$S/ipvs-backend.$PORT"
+nsenter --net="$SB" ipvsadm -d -f "$mark" -r "$rs"
+echo "removed IPVS real server $rs from FWM $mark"
+EOF
+    ;;
+    ipvs-backend.heal) cat <<'EOF'
+[ -f "$S/ipvs-backend.$PORT" ] || exit 0
+read -r mark rs < "$S/ipvs-backend.$PORT"
+nsenter --net="$SB" ipvsadm -Ln -f "$mark" | grep -q -- " $rs " || nsenter --net="$SB" ipvsadm -a -f "$mark" -r "$rs" -m -w 1
+rm -f "$S/ipvs-backend.$PORT"
+EOF
+    ;;
+    # published-port traffic is DNATed and FORWARDed into ingress-sbox, so block it in DOCKER-USER
+    mesh-port.fault) cat <<'EOF'
+iptables -C DOCKER-USER -p tcp --dport "$PORT" -m comment --comment mesh-lab-mesh-port -j REJECT --reject-with tcp-reset 2>/dev/null ||
+  iptables -I DOCKER-USER -p tcp --dport "$PORT" -m comment --comment mesh-lab-mesh-port -j REJECT --reject-with tcp-reset
+EOF
+    ;;
+    mesh-port.heal) cat <<'EOF'
+while iptables -D DOCKER-USER -p tcp --dport "$PORT" -m comment --comment mesh-lab-mesh-port -j REJECT --reject-with tcp-reset 2>/dev/null; do :; done
+EOF
+    ;;
+    # networkdb gossip (memberlist) runs on 7946 tcp+udp: without it the others declare this node dead and
+    # drop it from every network's peer list, while swarm (2377) still reports it Ready.
+    peer.fault) cat <<'EOF'
+for c in INPUT OUTPUT; do for p in tcp udp; do
+  iptables -C $c -p $p -m multiport --ports 7946 -m comment --comment mesh-lab-peer -j DROP 2>/dev/null ||
+    iptables -I $c -p $p -m multiport --ports 7946 -m comment --comment mesh-lab-peer -j DROP
+done; done
+EOF
+    ;;
+    peer.heal) cat <<'EOF'
+for c in INPUT OUTPUT; do for p in tcp udp; do
+  while iptables -D $c -p $p -m multiport --ports 7946 -m comment --comment mesh-lab-peer -j DROP 2>/dev/null; do :; done
+done; done
+EOF
+    ;;
+    default-route.fault) echo 'ip route del default 2>/dev/null || true' ;;
+    default-route.heal) echo 'ip route replace default via "$GW" dev eth0' ;;
+    dockerd.fault) echo 'mesh-engine stop' ;;
+    dockerd.heal) echo 'mesh-engine start' ;;
+    *) die "unknown fault '$name' (faults: $FAULTS)" ;;
+  esac
+}
+
+cmd_fault() {
+  local action=$1 name=${2:-} node=${3:-} k key
+  [ -n "$name" ] && [ -n "$node" ] || die "$action NAME vmK [ARGS]   (faults: $FAULTS)"
+  k=$(vm_num "$node"); shift 3
+  key=$name.vm$k${1:+.$1}
+  case "$name" in
+    cut-link) # host side: the VM's tap leaves service, like a pulled cable at the switch
+      if [ "$action" = fault ]; then ip link set "ddvt$k" down; else ip link set "ddvt$k" up; fi ;;
+    *)
+      case " $FAULTS " in *" $name "*) ;; *) die "unknown fault '$name' (faults: $FAULTS)" ;; esac
+      fault_script "$name" "$action" "$@" | vssh "$k" bash -s ;;
+  esac
+  mkdir -p "$DIR/faults"
+  if [ "$action" = fault ]; then echo "$name vm$k $*" > "$DIR/faults/$key"; else rm -f "$DIR/faults/$key"; fi
+  log "$action $name vm$k $*"
+}
+
+usage() {
+  sed -n '/^# Usage:/,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+case "${1:-}" in
+  deps) cmd_deps ;;
+  up) shift; cmd_up "$@" ;;
+  down) cmd_down ;;
+  status) shift; cmd_status "$@" ;;
+  exec) shift; cmd_exec "$@" ;;
+  wait) shift; cmd_wait "$@" ;;
+  fault) shift; cmd_fault fault "$@" ;;
+  heal) shift; cmd_fault heal "$@" ;;
+  *) usage ;;
+esac
