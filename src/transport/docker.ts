@@ -1,0 +1,491 @@
+import { readFileSync } from 'node:fs';
+import { Agent, type AgentOptions } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import Docker from 'dockerode';
+import { ConnectionError } from '../errors.js';
+import { expandHome } from './ssh-config.js';
+import type {
+  EngineInfo,
+  NodeShell,
+  PublishedPort,
+  SwarmApi,
+  SwarmEvent,
+  SwarmNetwork,
+  SwarmNode,
+  SwarmService,
+  SwarmTask,
+} from './types.js';
+
+/** Where one Engine API lives. */
+export type DockerEndpoint =
+  /** The node's unix socket forwarded over its existing SSH connection (streamlocal). */
+  | { kind: 'ssh'; shell: NodeShell; socketPath: string }
+  | { kind: 'unix'; socketPath: string }
+  | {
+      kind: 'tcp';
+      host: string;
+      port: number;
+      tls?: { ca?: string; cert?: string; key?: string; verify: boolean };
+    };
+
+/** A parsed DOCKER_HOST / --docker-host value. `ssh://` is served by drydock's own SSH transport. */
+export type DockerHostSpec =
+  | { kind: 'unix'; socketPath: string }
+  | { kind: 'tcp'; host: string; port: number; tls: boolean }
+  | { kind: 'ssh'; user?: string; host: string; port?: number; socketPath: string };
+
+export interface DockerApiOptions {
+  /** Label for messages, e.g. "node1 via ssh". */
+  label?: string;
+  /** Per-request timeout for non-streaming calls (default 30s). */
+  requestTimeoutMs?: number;
+}
+
+/** Parse `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host:22`. */
+export function parseDockerHost(raw: string, env: NodeJS.ProcessEnv = process.env): DockerHostSpec {
+  const value = raw.includes('://') ? raw : `tcp://${raw}`;
+  if (value.startsWith('unix://'))
+    return { kind: 'unix', socketPath: value.slice(7) || '/var/run/docker.sock' };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (error) {
+    throw new ConnectionError(`cannot parse docker host ${raw}`, {
+      cause: error,
+      hint: 'use unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host',
+    });
+  }
+  if (url.protocol === 'ssh:') {
+    return {
+      kind: 'ssh',
+      user: url.username ? decodeURIComponent(url.username) : undefined,
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : undefined,
+      socketPath: url.pathname && url.pathname !== '/' ? url.pathname : '/var/run/docker.sock',
+    };
+  }
+  if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
+    const tls = url.protocol === 'https:' || env.DOCKER_TLS_VERIFY === '1' || url.port === '2376';
+    return { kind: 'tcp', host: url.hostname, port: Number(url.port || (tls ? 2376 : 2375)), tls };
+  }
+  throw new ConnectionError(`unsupported docker host ${raw}`, {
+    hint: 'use unix://, tcp:// or ssh://',
+  });
+}
+
+/**
+ * An http.Agent whose connections are streamlocal channels on the node's SSH connection: every
+ * Engine API request rides the one SSH session drydock already holds (no `docker system
+ * dial-stdio`, no second login). docker-modem passes `agent` through to http.request.
+ */
+export class SshSocketAgent extends Agent {
+  constructor(
+    private readonly shell: NodeShell,
+    private readonly socketPath: string,
+    options: AgentOptions = {},
+  ) {
+    super({ keepAlive: false, maxSockets: 8, ...options });
+  }
+
+  override createConnection(
+    _options: unknown,
+    callback: (error: Error | null, socket?: Duplex) => void,
+  ): undefined {
+    const open = this.shell.openSocket;
+    if (!open) {
+      callback(new ConnectionError(`the shell of ${this.shell.node} cannot forward sockets`));
+      return undefined;
+    }
+    open.call(this.shell, this.socketPath).then((stream) => {
+      // http's ClientRequest may call these socket-only methods; a channel has none of them.
+      const socketLike = stream as Duplex & Partial<Socket>;
+      socketLike.setTimeout ??= (() => socketLike) as Socket['setTimeout'];
+      socketLike.setNoDelay ??= (() => socketLike) as Socket['setNoDelay'];
+      socketLike.setKeepAlive ??= (() => socketLike) as Socket['setKeepAlive'];
+      callback(null, stream);
+    }, callback);
+    return undefined;
+  }
+}
+
+export function createDockerApi(endpoint: DockerEndpoint, options: DockerApiOptions = {}): SwarmApi {
+  const label = options.label ?? describeEndpoint(endpoint);
+  let agent: SshSocketAgent | undefined;
+  let docker: Docker;
+  switch (endpoint.kind) {
+    case 'ssh':
+      agent = new SshSocketAgent(endpoint.shell, endpoint.socketPath);
+      // `host` keeps docker-modem from falling back to DOCKER_HOST or the local socket.
+      docker = new Docker({
+        host: 'docker.invalid',
+        port: 80,
+        protocol: 'http',
+        agent,
+      } as Docker.DockerOptions);
+      break;
+    case 'unix':
+      docker = new Docker({ socketPath: endpoint.socketPath });
+      break;
+    case 'tcp': {
+      const tls = endpoint.tls;
+      const read = (file?: string) => (file ? readFileSync(expandHome(file)) : undefined);
+      docker = new Docker({
+        host: endpoint.host,
+        port: endpoint.port,
+        protocol: tls ? 'https' : 'http',
+        ...(tls
+          ? {
+              ca: read(tls.ca),
+              cert: read(tls.cert),
+              key: read(tls.key),
+              ...(tls.verify ? {} : { checkServerIdentity: () => undefined }),
+            }
+          : {}),
+      });
+      break;
+    }
+  }
+  return new DockerSwarmApi(docker, label, options.requestTimeoutMs ?? 30_000, agent);
+}
+
+function describeEndpoint(endpoint: DockerEndpoint): string {
+  switch (endpoint.kind) {
+    case 'ssh':
+      return `${endpoint.shell.node} via ssh`;
+    case 'unix':
+      return `unix://${endpoint.socketPath}`;
+    case 'tcp':
+      return `${endpoint.tls ? 'tcp+tls' : 'tcp'}://${endpoint.host}:${endpoint.port}`;
+  }
+}
+
+interface ApiError extends Error {
+  statusCode?: number;
+  json?: { message?: string };
+}
+
+class DockerSwarmApi implements SwarmApi {
+  constructor(
+    private readonly docker: Docker,
+    readonly endpoint: string,
+    private readonly timeoutMs: number,
+    private readonly agent: Agent | undefined,
+  ) {}
+
+  /** Every call goes through here: a deadline, and one error type naming the endpoint. */
+  private async call<T>(what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    try {
+      return await run(signal);
+    } catch (error) {
+      throw toConnectionError(
+        error,
+        `${what} on ${this.endpoint}`,
+        signal.aborted ? this.timeoutMs : undefined,
+      );
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.call('ping', (abortSignal) => callWithOptions(this.docker, this.docker.ping, { abortSignal }));
+  }
+
+  async info(): Promise<EngineInfo> {
+    const raw = await this.call('info', (abortSignal) =>
+      callWithOptions(this.docker, this.docker.info, { abortSignal }),
+    );
+    return mapInfo(raw);
+  }
+
+  async listNodes(): Promise<SwarmNode[]> {
+    const raw = await this.call('list nodes', (abortSignal) => this.docker.listNodes({ abortSignal }));
+    return raw.map(mapNode);
+  }
+
+  async inspectNode(id: string): Promise<SwarmNode> {
+    return mapNode(await this.call(`inspect node ${id}`, () => this.docker.getNode(id).inspect()));
+  }
+
+  async setNodeAvailability(
+    id: string,
+    version: number,
+    availability: SwarmNode['availability'],
+  ): Promise<void> {
+    const node = this.docker.getNode(id);
+    const current = await this.call(`inspect node ${id}`, () => node.inspect());
+    // Keep the whole spec (role, labels, name) and change only availability; the version makes
+    // the engine reject the update if anyone changed the node since it was read.
+    const spec = { ...(current.Spec ?? {}), Availability: availability };
+    await this.call(`update node ${id}`, (abortSignal) =>
+      node.update({ _query: { version }, _body: spec, abortSignal }),
+    );
+  }
+
+  async listServices(): Promise<SwarmService[]> {
+    const raw = await this.call('list services', (abortSignal) =>
+      this.docker.listServices({ status: true, abortSignal } as Docker.ServiceListOptions),
+    );
+    return raw.map(mapService);
+  }
+
+  async listTasks(
+    filter: { service?: string; node?: string; desiredState?: string } = {},
+  ): Promise<SwarmTask[]> {
+    const filters: Record<string, string[]> = {};
+    if (filter.service) filters.service = [filter.service];
+    if (filter.node) filters.node = [filter.node];
+    if (filter.desiredState) filters['desired-state'] = [filter.desiredState];
+    const raw = await this.call('list tasks', (abortSignal) =>
+      this.docker.listTasks({ filters: JSON.stringify(filters), abortSignal }),
+    );
+    return raw.map(mapTask);
+  }
+
+  async forceUpdateService(id: string): Promise<void> {
+    const service = this.docker.getService(id);
+    const current = await this.call(`inspect service ${id}`, () => service.inspect());
+    const spec = current.Spec ?? {};
+    const template = spec.TaskTemplate ?? {};
+    // What `docker service update --force` does: bump ForceUpdate, keep everything else.
+    const body = { ...spec, TaskTemplate: { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 } };
+    await this.call(`update service ${id}`, (abortSignal) =>
+      service.update({ _query: { version: current.Version?.Index }, _body: body, abortSignal }),
+    );
+  }
+
+  async inspectNetwork(idOrName: string, verbose = true): Promise<SwarmNetwork> {
+    const raw = await this.call(`inspect network ${idOrName}`, (abortSignal) => {
+      const network = this.docker.getNetwork(idOrName);
+      return callWithOptions(network, network.inspect, { verbose, abortSignal });
+    });
+    return mapNetwork(raw);
+  }
+
+  async listContainers(): Promise<{ id: string; name: string; swarmTask: boolean }[]> {
+    const raw = await this.call('list containers', (abortSignal) =>
+      this.docker.listContainers({ abortSignal }),
+    );
+    return raw.map((c) => ({
+      id: c.Id,
+      name: (c.Names?.[0] ?? '').replace(/^\//, ''),
+      swarmTask: Boolean(c.Labels?.['com.docker.swarm.task.id']),
+    }));
+  }
+
+  async listConfigs(
+    nameFilter: string,
+  ): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+    const raw = await this.call('list configs', (abortSignal) =>
+      this.docker.listConfigs({ filters: JSON.stringify({ name: [nameFilter] }), abortSignal }),
+    );
+    return raw.map((c) => ({ id: c.ID, name: c.Spec?.Name ?? '', labels: c.Spec?.Labels ?? {} }));
+  }
+
+  async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
+    const created = (await this.call(`create config ${name}`, (abortSignal) =>
+      this.docker.createConfig({
+        Name: name,
+        Labels: labels,
+        Data: Buffer.from(data).toString('base64'),
+        abortSignal,
+      }),
+    )) as unknown as { id?: string; ID?: string };
+    return created.id ?? created.ID ?? '';
+  }
+
+  async removeConfig(id: string): Promise<void> {
+    await this.call(`remove config ${id}`, () => this.docker.getConfig(id).remove());
+  }
+
+  events(filters: Record<string, string[]>, signal: AbortSignal): AsyncIterable<SwarmEvent> {
+    const docker = this.docker;
+    const endpoint = this.endpoint;
+    return {
+      async *[Symbol.asyncIterator]() {
+        if (signal.aborted) return;
+        let stream: NodeJS.ReadableStream;
+        try {
+          stream = (await docker.getEvents({
+            filters: JSON.stringify(filters),
+            abortSignal: signal,
+          })) as NodeJS.ReadableStream;
+        } catch (error) {
+          if (signal.aborted) return;
+          throw toConnectionError(error, `events on ${endpoint}`);
+        }
+        const destroy = () => (stream as unknown as { destroy?: () => void }).destroy?.();
+        signal.addEventListener('abort', destroy, { once: true });
+        let buffered = '';
+        try {
+          for await (const chunk of stream) {
+            buffered += chunk.toString();
+            let newline = buffered.indexOf('\n');
+            while (newline >= 0) {
+              const line = buffered.slice(0, newline).trim();
+              buffered = buffered.slice(newline + 1);
+              if (line) yield mapEvent(JSON.parse(line));
+              newline = buffered.indexOf('\n');
+            }
+          }
+        } catch (error) {
+          if (!signal.aborted) throw toConnectionError(error, `events on ${endpoint}`);
+        } finally {
+          signal.removeEventListener('abort', destroy);
+          destroy();
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.agent?.destroy();
+  }
+}
+
+/** dockerode accepts options (abortSignal, verbose) on calls its typings declare without them. */
+function callWithOptions(self: object, method: unknown, options: object): Promise<Json> {
+  return (method as (this: object, options: object) => Promise<Json>).call(self, options);
+}
+
+function toConnectionError(error: unknown, what: string, timedOutAfterMs?: number): ConnectionError {
+  const apiError = error as ApiError;
+  const detail = apiError.json?.message ?? apiError.message ?? String(error);
+  if (timedOutAfterMs !== undefined) {
+    return new ConnectionError(`${what} timed out after ${timedOutAfterMs}ms`, {
+      cause: error,
+      hint: 'the engine did not answer; is dockerd running and the node reachable?',
+    });
+  }
+  const status = apiError.statusCode ? ` (HTTP ${apiError.statusCode})` : '';
+  return new ConnectionError(`${what} failed${status}: ${detail.trim()}`, {
+    cause: error,
+    hint:
+      apiError.statusCode === 503
+        ? 'the engine is not a manager of a healthy swarm (no quorum, or not a manager)'
+        : apiError.statusCode === undefined
+          ? 'could not reach the Docker API; check the endpoint and that dockerd is running'
+          : undefined,
+  });
+}
+
+// ---- Engine API objects -> the port's types (pure; unit-tested on recorded JSON) ----
+
+// biome-ignore lint/suspicious/noExplicitAny: Engine API JSON is loosely typed by @types/dockerode.
+type Json = any;
+
+export function mapNode(raw: Json): SwarmNode {
+  const manager = raw.ManagerStatus;
+  return {
+    id: raw.ID,
+    version: raw.Version?.Index ?? 0,
+    hostname: raw.Description?.Hostname ?? '',
+    role: raw.Spec?.Role === 'manager' ? 'manager' : 'worker',
+    availability: raw.Spec?.Availability ?? 'active',
+    state: raw.Status?.State ?? 'unknown',
+    address: raw.Status?.Addr ?? '',
+    labels: raw.Spec?.Labels ?? {},
+    engineVersion: raw.Description?.Engine?.EngineVersion ?? '',
+    ...(manager
+      ? {
+          manager: {
+            leader: manager.Leader === true,
+            reachability: manager.Reachability ?? 'unknown',
+            addr: manager.Addr ?? '',
+          },
+        }
+      : {}),
+  };
+}
+
+export function mapService(raw: Json): SwarmService {
+  const spec = raw.Spec ?? {};
+  const mode = spec.Mode ?? {};
+  const ports: PublishedPort[] = (raw.Endpoint?.Ports ?? spec.EndpointSpec?.Ports ?? [])
+    .filter((p: Json) => p.PublishedPort !== undefined)
+    .map((p: Json) => ({
+      published: p.PublishedPort,
+      target: p.TargetPort,
+      protocol: p.Protocol ?? 'tcp',
+      mode: p.PublishMode ?? 'ingress',
+    }));
+  return {
+    id: raw.ID,
+    name: spec.Name ?? '',
+    version: raw.Version?.Index ?? 0,
+    mode: mode.Replicated ? 'replicated' : mode.Global ? 'global' : 'other',
+    ...(mode.Replicated ? { replicas: mode.Replicated.Replicas ?? 1 } : {}),
+    ...(raw.ServiceStatus
+      ? { runningTasks: raw.ServiceStatus.RunningTasks, desiredTasks: raw.ServiceStatus.DesiredTasks }
+      : {}),
+    ...(raw.UpdateStatus?.State ? { updateState: raw.UpdateStatus.State } : {}),
+    ports,
+    endpointMode: spec.EndpointSpec?.Mode === 'dnsrr' ? 'dnsrr' : 'vip',
+    virtualIps: (raw.Endpoint?.VirtualIPs ?? []).map((v: Json) => ({ networkId: v.NetworkID, addr: v.Addr })),
+    networks: (spec.TaskTemplate?.Networks ?? spec.Networks ?? []).map((n: Json) => n.Target),
+    constraints: spec.TaskTemplate?.Placement?.Constraints ?? [],
+    labels: spec.Labels ?? {},
+  };
+}
+
+export function mapTask(raw: Json): SwarmTask {
+  const status = raw.Status ?? {};
+  return {
+    id: raw.ID,
+    serviceId: raw.ServiceID,
+    ...(raw.NodeID ? { nodeId: raw.NodeID } : {}),
+    ...(raw.Slot !== undefined ? { slot: raw.Slot } : {}),
+    desiredState: raw.DesiredState ?? '',
+    state: status.State ?? '',
+    ...(status.Err ? { error: status.Err } : {}),
+    ...(status.Message ? { message: status.Message } : {}),
+    timestamp: status.Timestamp ?? raw.UpdatedAt ?? '',
+    ...(status.ContainerStatus?.ContainerID ? { containerId: status.ContainerStatus.ContainerID } : {}),
+    addresses: (raw.NetworksAttachments ?? []).flatMap((a: Json) => a.Addresses ?? []),
+  };
+}
+
+export function mapNetwork(raw: Json): SwarmNetwork {
+  const services: SwarmNetwork['services'] = {};
+  for (const [name, service] of Object.entries<Json>(raw.Services ?? {})) {
+    // The empty-named entry is the network's own load balancer endpoint, not a service.
+    if (name === '') continue;
+    services[name] = {
+      vip: service.VIP ?? '',
+      tasks: (service.Tasks ?? []).map((t: Json) => ({ name: t.Name, endpointIp: t.EndpointIP })),
+    };
+  }
+  return {
+    id: raw.Id,
+    name: raw.Name,
+    driver: raw.Driver ?? '',
+    scope: raw.Scope ?? '',
+    ingress: raw.Ingress === true,
+    peers: (raw.Peers ?? []).map((p: Json) => ({ name: p.Name, ip: p.IP })),
+    services,
+  };
+}
+
+export function mapInfo(raw: Json): EngineInfo {
+  const swarm = raw.Swarm ?? {};
+  return {
+    nodeId: swarm.NodeID ?? '',
+    hostname: raw.Name ?? '',
+    serverVersion: raw.ServerVersion ?? '',
+    localNodeState: swarm.LocalNodeState ?? 'inactive',
+    controlAvailable: swarm.ControlAvailable === true,
+    error: swarm.Error ?? '',
+    managers: swarm.Managers ?? 0,
+    nodes: swarm.Nodes ?? 0,
+  };
+}
+
+function mapEvent(raw: Json): SwarmEvent {
+  return {
+    type: raw.Type ?? '',
+    action: raw.Action ?? '',
+    id: raw.Actor?.ID ?? '',
+    attributes: raw.Actor?.Attributes ?? {},
+    time: raw.timeNano ? Math.floor(raw.timeNano / 1e6) : (raw.time ?? 0) * 1000,
+  };
+}
