@@ -11,6 +11,7 @@ import {
   type DocPath,
   decodeSource,
   parseYamlSource,
+  readScalarSource,
   readSourceFile,
   type ValidateOptions,
   validateYamlSource,
@@ -64,9 +65,13 @@ export function checkRunbookText(
   const problems = [...parsed.problems, ...validated.problems.map(explainVersion)];
   if (!validated.data) return { ok: false, problems: sortProblems(problems) };
 
-  runRules(validated.data, (path, message, problemOptions) => {
-    problems.push(createProblem(source, path, message, problemOptions));
-  });
+  runRules(
+    validated.data,
+    (path, message, problemOptions) => {
+      problems.push(createProblem(source, path, message, problemOptions));
+    },
+    (path) => readScalarSource(source, path),
+  );
   if (problems.some(isErrorProblem)) return { ok: false, problems: sortProblems(problems) };
 
   const runbook = normalizeRunbook(validated.data, {

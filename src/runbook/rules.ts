@@ -13,6 +13,8 @@ export interface RuleContext {
   /** Effective stage names (defaults filled in), index-aligned with `runbook.stages`. */
   stageNames: string[];
   report: (path: DocPath, message: string, options?: ProblemOptions) => void;
+  /** The text of a scalar as written in the file, when known (e.g. `20.10` before YAML made it 20.1). */
+  readSource: (path: DocPath) => string | undefined;
 }
 
 export type Rule = (ctx: RuleContext) => void;
@@ -102,6 +104,22 @@ export const checkVariableSources: Rule = (ctx) => {
     }
     if (raw.default !== undefined && raw.env === undefined) {
       ctx.report([...path, 'default'], '`default` only applies with `env`', { at: 'key' });
+    }
+  }
+};
+
+/** `20.10` in YAML is the number 20.1: a version that silently changed. Say so. */
+export const checkNumericVariables: Rule = (ctx) => {
+  for (const [name, raw] of Object.entries(ctx.runbook.variables)) {
+    const path = typeof raw === 'object' ? ['variables', name, 'value'] : ['variables', name];
+    const value = typeof raw === 'object' ? raw.value : raw;
+    if (typeof value !== 'number') continue;
+    const written = ctx.readSource(path);
+    if (written !== undefined && written !== String(value)) {
+      ctx.report(path, `\`${written}\` is read as the number ${value}`, {
+        severity: 'warning',
+        hint: `quote it to keep it as written: "${written}"`,
+      });
     }
   }
 };
@@ -257,6 +275,7 @@ export const checkTargets: Rule = (ctx) => {
 export const RULES: readonly Rule[] = [
   checkVariableSources,
   checkVariableReferences,
+  checkNumericVariables,
   checkSecretPlacement,
   checkDuplicateStageNames,
   checkDrainActivatePairing,
@@ -271,8 +290,9 @@ export const RULES: readonly Rule[] = [
 export function runRules(
   runbook: ParsedRunbook,
   report: RuleContext['report'],
+  readSource: RuleContext['readSource'] = () => undefined,
   rules: readonly Rule[] = RULES,
 ): void {
-  const ctx: RuleContext = { runbook, stageNames: nameStages(runbook.stages), report };
+  const ctx: RuleContext = { runbook, stageNames: nameStages(runbook.stages), report, readSource };
   for (const rule of rules) rule(ctx);
 }

@@ -443,6 +443,13 @@ function rangeStart(node: unknown): number | undefined {
   return range ? range[0] : undefined;
 }
 
+/** The source text of the scalar at `path` exactly as written (e.g. `20.10`), if it is a scalar. */
+export function readScalarSource(source: YamlSource, path: DocPath): string | undefined {
+  const node = source.doc.getIn(path, true);
+  if (!isScalar(node) || !node.range) return undefined;
+  return source.text.slice(node.range[0], node.range[1]);
+}
+
 /** Builds a located problem for `path` in `source`. */
 export function createProblem(
   source: YamlSource,
@@ -523,7 +530,9 @@ function describeIssue(
   const isMissing =
     value === undefined &&
     path.length > 0 &&
-    (issue.code === 'invalid_type' || (issue.code === 'invalid_union' && !issue.discriminator));
+    (issue.code === 'invalid_type' ||
+      issue.code === 'invalid_value' ||
+      (issue.code === 'invalid_union' && !issue.discriminator));
   if (isMissing) {
     const name = String(path[path.length - 1]);
     const description = describeSchemaAt(schema, path, source.data);

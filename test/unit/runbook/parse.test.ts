@@ -144,6 +144,13 @@ describe('parseRunbookText: schema messages', () => {
     expect(problem).toMatchObject({ path: 'version', message: 'unsupported runbook version `2`' });
   });
 
+  it('names missing literal and enum fields', () => {
+    const problems = expectProblems('name: x\nstages: [{kind: drain}]\n');
+    expect(problems.map((p) => `${p.path} ${p.message}`)).toEqual([
+      'version missing required field `version`',
+    ]);
+  });
+
   it('reports every schema problem at once', () => {
     const problems = expectProblems(
       buildRunbookYaml(

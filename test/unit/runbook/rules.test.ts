@@ -57,6 +57,17 @@ describe('rules', () => {
     ]);
   });
 
+  it('warns when YAML turned a version into a different number', () => {
+    const { warnings, runbook } = expectRunbook(
+      buildRunbookYaml('variables:\n  a: 20.10\n  b: {value: 1.50}\n  c: 3\n  d: "20.10"\n'),
+    );
+    expect(warnings.map((w) => `${w.path} ${w.message}`)).toEqual([
+      'variables.a `20.10` is read as the number 20.1',
+      'variables.b.value `1.50` is read as the number 1.5',
+    ]);
+    expect(runbook.variables.map((v) => v.value)).toEqual(['20.1', '1.5', '3', '20.10']);
+  });
+
   it('rejects duplicate stage names', () => {
     const [problem] = expectProblems(
       buildRunbookYaml(
