@@ -556,6 +556,10 @@ sshd_reload() {   # SIGHUP: sshd re-executes itself and re-reads its host key (s
 cmd_fault() {   # $1 = fault|heal, $2 = NAME, $3 = nodeK, ARGS
   local action=$1 name=${2:-} k d ns arg=${4:-}
   [ -n "$name" ] && [ -n "${3:-}" ] || usage
+  case $name in
+    default-route|route|dockerd|sshd|no-return|block-port|unschedulable|clock-skew|host-key|cut-link|engine-upgrade-fail) ;;
+    *) echo "lab.sh: unknown fault '$name'" >&2; usage ;;
+  esac
   k=$(parse_node "$3"); d=$(nd "$k"); ns=$(ns_of "$k")
   local mark="$d/faults/$name"
   case "$action:$name" in
@@ -632,6 +636,11 @@ EOF
 
 cmd_set() {   # $1 = setting, $2 = nodeK, $3 = value
   local k d; [ $# -eq 3 ] || usage
+  case "$1:$3" in
+    set-upgrade-result:ok|set-upgrade-result:fail|set-patch-reboot:yes|set-patch-reboot:no) ;;
+    set-reboot-delay:*) [[ $3 =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage ;;
+    *) usage ;;
+  esac
   k=$(parse_node "$2"); d=$(nd "$k")
   case "$1:$3" in
     set-upgrade-result:ok|set-upgrade-result:fail) echo "$3" >"$d/upgrade-result" ;;
