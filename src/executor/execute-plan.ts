@@ -117,6 +117,7 @@ class Executor {
     this.emit({ type: 'run-start', runId, plan, resumed, mode, at: this.at() });
     let lockTaken = false;
     try {
+      await this.connectAll();
       const swarm = await this.o.cluster.swarm();
       const { adopted } = await acquireLock(swarm, { ...this.o.lock, runId, now: this.o.clock.now() });
       lockTaken = true;
@@ -193,6 +194,22 @@ class Executor {
       }
     } catch {
       this.emit({ type: 'lock', action: 'kept', owner: this.o.lock.owner, at: this.at() });
+    }
+  }
+
+  /**
+   * Open every planned node's connection before anything changes: an unknown or changed host
+   * key, or an unreachable node, refuses the run up front instead of halting it half-way.
+   */
+  private async connectAll(): Promise<void> {
+    const results = await Promise.allSettled(this.o.plan.nodes.map((n) => this.o.cluster.shellOf(n.name)));
+    const failures = results.flatMap((r, i) =>
+      r.status === 'rejected'
+        ? [`${this.o.plan.nodes[i]!.name}: ${(r.reason as Error)?.message ?? r.reason}`]
+        : [],
+    );
+    if (failures.length > 0) {
+      throw new Halt('refused', '', 'connect', `cannot reach every node over SSH: ${failures.join('; ')}`);
     }
   }
 
