@@ -56,6 +56,8 @@ export interface NodeShell {
   openSocket?(path: string): Promise<import('node:stream').Duplex>;
   /** True until the connection drops or is closed. */
   readonly connected: boolean;
+  /** Drop the connection (if any) and open it again on the same object, e.g. after a reboot. */
+  reconnect?(): Promise<void>;
   close(): Promise<void>;
 }
 
