@@ -92,20 +92,11 @@ start_sshd() {
   log "sshd up pid $(pidof_file sshd)"
 }
 
-descendants() {   # $1 = pid; prints all descendant pids (ps-free: walk /proc/*/stat)
-  local -A kids=()
-  local f pid ppid rest
-  for f in /proc/[0-9]*/stat; do
-    read -r pid rest <"$f" 2>/dev/null || continue
-    rest=${rest##*) }; ppid=$(set -- $rest; echo "$2")
-    kids[$ppid]+="$pid "
-  done
-  local queue=("$1") out=() p c
-  while [ ${#queue[@]} -gt 0 ]; do
-    p=${queue[0]}; queue=("${queue[@]:1}")
-    for c in ${kids[$p]:-}; do out+=("$c"); queue+=("$c"); done
-  done
-  echo "${out[@]:-}"
+descendants() {   # $1 = pid; prints all descendant pids (one pass over /proc/*/stat)
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+    { line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, a, " "); kids[a[2]] = kids[a[2]] " " $1 }
+    END { q[1] = root; n = 1; i = 1
+          while (i <= n) { m = split(kids[q[i]], c, " "); for (j = 1; j <= m; j++) { q[++n] = c[j]; print c[j] } i++ } }'
 }
 
 # Stop sshd like a crash/stop of the service: the listener AND every session it spawned, so
@@ -113,7 +104,7 @@ descendants() {   # $1 = pid; prints all descendant pids (ps-free: walk /proc/*/
 stop_sshd() {
   local p d; p=$(pidof_file sshd)
   if alive "$p"; then
-    d=$(descendants "$p")
+    d=$(descendants "$p" | tr '\n' ' ')
     kill -KILL "$p" $d 2>/dev/null || true
     wait_gone "$p" 50 || true
   fi
