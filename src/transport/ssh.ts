@@ -3,16 +3,18 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import {
+import ssh2, {
   type AgentAuthMethod,
-  Client,
+  type Client,
   type ClientChannel,
   type ConnectConfig,
   type PublicKeyAuthMethod,
   type ServerHostKeyAlgorithm,
-  utils,
 } from 'ssh2';
 import { ConnectionError, HostKeyError } from '../errors.js';
+
+// ssh2 is CommonJS: plain Node exposes only its default export to ESM (vitest hides this).
+const { Client: SshClient, utils } = ssh2;
 import {
   appendKnownHost,
   checkHostKey,
@@ -456,7 +458,7 @@ class SshShellImpl implements SshShell {
     const knownHostsFile = expandHome(target.knownHostsFile, this.settings.home);
     const known = target.hostKeyPolicy === 'insecure-ignore' ? [] : await readKnownHosts(knownHostsFile);
     const auth = await this.buildAuth(hop);
-    const client = new Client();
+    const client = new SshClient();
     let hostKeyError: HostKeyError | undefined;
     const config: ConnectConfig = {
       host: hop.host,
