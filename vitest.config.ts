@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/lab/global-setup.ts'],
+          globalSetup: ['test/support/build-global-setup.ts', 'test/lab/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 240_000,
           hookTimeout: 300_000,
@@ -26,7 +26,7 @@ export default defineConfig({
         test: {
           name: 'mesh',
           include: ['test/mesh/**/*.test.ts'],
-          globalSetup: ['test/lab/mesh-global-setup.ts'],
+          globalSetup: ['test/support/build-global-setup.ts', 'test/lab/mesh-global-setup.ts'],
           fileParallelism: false,
           testTimeout: 600_000,
           hookTimeout: 900_000,
