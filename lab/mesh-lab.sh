@@ -386,6 +386,8 @@ cmd_fault() {
   local action=$1 name=${2:-} node=${3:-} k key
   [ -n "$name" ] && [ -n "$node" ] || die "$action NAME vmK [ARGS]   (faults: $FAULTS)"
   k=$(vm_num "$node"); shift 3
+  # port faults default to the web port; normalise so `heal` matches the recorded fault
+  case "$name" in ingress-rule|ipvs-backend|mesh-port) set -- "${1:-$WEB_PORT}" "${@:2}" ;; esac
   key=$name.vm$k${1:+.$1}
   case "$name" in
     cut-link) # host side: the VM's tap leaves service, like a pulled cable at the switch
