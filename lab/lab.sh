@@ -649,6 +649,13 @@ cmd_set() {   # $1 = setting, $2 = nodeK, $3 = value
 
 [ "$(id -u)" = 0 ] || die "must run as root"
 cmd=${1:-}; shift || true
+# up/down of concurrent callers (two test runs) are serialised on this script file (no lock
+# file left behind); -o: the daemons that `up` starts must not inherit the lock.
+if [ "$cmd" = up ] || [ "$cmd" = down ]; then
+  if [ -z "${DDLAB_LOCKED:-}" ]; then
+    DDLAB_LOCKED=1 exec flock -o "$HERE/lab.sh" bash "$HERE/lab.sh" "$cmd" "$@"
+  fi
+fi
 case $cmd in
   deps) [ $# -eq 0 ] || usage; cmd_deps ;;
   up) cmd_up "$@" ;;
