@@ -10,7 +10,9 @@
 # (nobody answers there, so nothing leaves the lab).
 #
 # Usage: mesh-lab.sh deps | up [--nodes N] | down | status [--json] | exec vmK -- CMD...
-#        | fault NAME vmK [ARGS] | heal NAME vmK [ARGS] | wait vmK      (see lab/MESH.md)
+#        | fault NAME vmK [ARGS] | heal NAME vmK [ARGS] | reboot vmK | wait vmK [SECS]
+#   faults: ingress-rule [PORT] | ipvs-backend [PORT] | mesh-port [PORT] | peer | default-route
+#           | dockerd | cut-link                                        (details: lab/MESH.md)
 set -euo pipefail
 
 DIR=${DRYDOCK_MESH_DIR:-/tmp/drydock-mesh}
@@ -225,9 +227,11 @@ cmd_up() {
     dk 1 swarm init --advertise-addr "$(vm_ip 1)" --listen-addr "$(vm_ip 1):2377" \
       --default-addr-pool 10.78.0.0/16 >/dev/null
   fi
-  # create the demo service now; workers join meanwhile (its task may land anywhere)
+  # demo stack now; workers join meanwhile (its task may land anywhere). `mesh` is a user overlay so
+  # service-name DNS (the VIP) works inside containers; the published port goes through the ingress mesh.
+  dk 1 network inspect mesh >/dev/null 2>&1 || dk 1 network create -d overlay --attachable mesh >/dev/null
   if ! dk 1 service inspect web >/dev/null 2>&1; then
-    dk 1 service create --detach --name web --replicas 1 --publish "published=$WEB_PORT,target=8080" \
+    dk 1 service create --detach --name web --replicas 1 --network mesh --publish "published=$WEB_PORT,target=8080" \
       --init --stop-grace-period 1s --no-resolve-image "$IMAGE" httpd -f -p 8080 -h /www >/dev/null
   fi
   local pids=()
@@ -280,7 +284,7 @@ cmd_status() {
     done
     for f in "$DIR"/faults/*; do [ -f "$f" ] && faults+=("\"$(cat "$f")\""); done
     local IFS=,
-    printf '{"dir":"%s","up":%s,"bridge":"%s","subnet":"%s.0/24","user":"root","sshKey":"%s","knownHosts":"%s","image":"%s","webPort":%s,"nodes":[%s],"faults":[%s]}\n' \
+    printf '{"dir":"%s","nodeCount":'"$n"',"up":%s,"bridge":"%s","subnet":"%s.0/24","user":"root","sshKey":"%s","knownHosts":"%s","image":"%s","webPort":%s,"nodes":[%s],"faults":[%s]}\n' \
       "$DIR" "$([ "$n" -gt 0 ] && echo true || echo false)" "$BR" "$NET" "$DIR/ssh/id_ed25519" "$DIR/ssh/known_hosts" \
       "$IMAGE" "$WEB_PORT" "${nodes[*]}" "${faults[*]}"
     return 0
@@ -413,6 +417,7 @@ case "${1:-}" in
   status) shift; cmd_status "$@" ;;
   exec) shift; cmd_exec "$@" ;;
   wait) shift; cmd_wait "$@" ;;
+  reboot) shift; cmd_exec "${1:-}" -- reboot ;;
   fault) shift; cmd_fault fault "$@" ;;
   heal) shift; cmd_fault heal "$@" ;;
   *) usage ;;
