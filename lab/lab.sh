@@ -444,8 +444,14 @@ cmd_down() {
   while iptables -D INPUT -i "$BR" -j "$IN_CHAIN" 2>/dev/null; do :; done
   iptables -F "$IN_CHAIN" 2>/dev/null && iptables -X "$IN_CHAIN" 2>/dev/null || true
   ip link del "$BR" 2>/dev/null || true
-  if [ -f "$LAB/created-dirs" ]; then
-    while read -r d; do rmdir "$d" 2>/dev/null || true; done <"$LAB/created-dirs"
+  # Mount points the lab created on the host (and its own /var/lib/drydock-lab, even if that
+  # record was lost in a crash) — but only while no other lab's nodes exist: removing a
+  # directory that is a mount point in another mount namespace would detach it there.
+  if ! ip netns list | grep -q -- '-node[0-9]'; then
+    if [ -f "$LAB/created-dirs" ]; then
+      while read -r d; do rmdir "$d" 2>/dev/null || true; done <"$LAB/created-dirs"
+    fi
+    rmdir /var/lib/drydock-lab 2>/dev/null || true
   fi
   [ -e "$LAB" ] && rm -rf --one-file-system "$LAB"
   local left p; left=$(ip netns list | grep -c "^$NS_PREFIX" || true)
