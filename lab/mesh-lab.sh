@@ -207,6 +207,40 @@ ensure_worker() { # wait for vmK, load the image, join the swarm
   log "vm$k joined ($((SECONDS - T0))s)"
 }
 
+node_status() { dk 1 node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null | awk -v h="vm$1" '$1 == h { print $2 }'; }
+
+# vmK fully back in the mesh: engine + ssh up, Ready in the swarm, and the web port answering on it
+# (after an engine restart the ingress DNAT/IPVS state takes a while to be re-programmed).
+converge_node() {
+  local k=$1 limit=${2:-$BOOT_TIMEOUT} t0=$SECONDS
+  wait_vm "$k" "$limit"
+  until [ "$(node_status "$k")" = Ready ] && web_answers "$k"; do
+    [ $((SECONDS - t0)) -lt "$limit" ] || die "vm$k not Ready/serving :$WEB_PORT after ${limit}s"
+    sleep 2
+  done
+}
+
+ingress_peers() { dk "$1" network inspect --verbose ingress --format '{{range .Peers}}{{.IP}} {{end}}' 2>/dev/null; }
+
+# peer fault/heal return only once the effect is visible, so checks can run right after them
+wait_peer_gone() {
+  local k=$1 j t0=$SECONDS ip; ip=$(vm_ip "$k")
+  for j in $(seq 1 "$(node_count)"); do
+    [ "$j" = "$k" ] && continue
+    until ! ingress_peers "$j" | grep -qw -- "$ip"; do
+      [ $((SECONDS - t0)) -lt 180 ] || die "vm$k still in vm$j's ingress peers after 180s"; sleep 2
+    done
+  done
+}
+wait_peers_full() {
+  local j t0=$SECONDS n; n=$(node_count)
+  for j in $(seq 1 "$n"); do
+    until [ "$(ingress_peers "$j" | wc -w)" -eq "$n" ]; do
+      [ $((SECONDS - t0)) -lt 240 ] || die "vm$j's ingress peer list not complete after 240s"; sleep 2
+    done
+  done
+}
+
 web_answers() { [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$(vm_ip "$1"):$WEB_PORT/")" = 200 ]; }
 
 cmd_up() {
@@ -307,7 +341,8 @@ cmd_exec() {
   vssh "$k" "$@"
 }
 
-cmd_wait() { local k; k=$(vm_num "${1:-}"); wait_vm "$k" "${2:-$BOOT_TIMEOUT}"; }
+# wait until vmK is back in the mesh (after a reboot, say): ssh + engine + Ready + web port answering
+cmd_wait() { local k; k=$(vm_num "${1:-}"); converge_node "$k" "${2:-$BOOT_TIMEOUT}"; }
 
 # ---------------------------------------------------------------- faults
 # Every fault is one command and reversible with `heal` (same NAME, node, args). VM-side faults keep
@@ -399,6 +434,11 @@ cmd_fault() {
     *)
       case " $FAULTS " in *" $name "*) ;; *) die "unknown fault '$name' (faults: $FAULTS)" ;; esac
       fault_script "$name" "$action" "$@" | vssh "$k" bash -s ;;
+  esac
+  case "$name.$action" in
+    peer.fault) wait_peer_gone "$k" ;;
+    peer.heal) wait_peers_full ;;
+    dockerd.heal|cut-link.heal) converge_node "$k" ;;
   esac
   mkdir -p "$DIR/faults"
   if [ "$action" = fault ]; then echo "$name vm$k $*" > "$DIR/faults/$key"; else rm -f "$DIR/faults/$key"; fi
