@@ -386,7 +386,7 @@ describe('mesh lab: patch shim and real reboot', () => {
     const bootId = async () =>
       ok(await meshExec(victim, 'cat /proc/sys/kernel/random/boot_id', 20_000), 'boot_id').trim();
     const version = async () =>
-      ok(await meshExec(victim, "dpkg-query -W -f '${Version}' docker.io"), 'dpkg-query').trim();
+      ok(await meshExec(victim, "dpkg-query -W -f '${Version}' openssl"), 'dpkg-query').trim();
     const before = { boot: await bootId(), id: (await swarmNodes()).get(victim.name)?.id, pid: victim.pid };
     const v0 = await version();
     ok(await meshExec(victim, 'apt-get update && apt-get upgrade -y'), 'apt-get upgrade');
