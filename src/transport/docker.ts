@@ -85,7 +85,9 @@ export class SshSocketAgent extends Agent {
     private readonly socketPath: string,
     options: AgentOptions = {},
   ) {
-    super({ keepAlive: false, maxSockets: 8, ...options });
+    // Long-lived event streams each hold a socket; a small cap would queue every other request
+    // behind them. Forwarded channels are not sessions, so sshd's MaxSessions does not apply.
+    super({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: 8, ...options });
   }
 
   override createConnection(
@@ -103,6 +105,9 @@ export class SshSocketAgent extends Agent {
       socketLike.setTimeout ??= (() => socketLike) as Socket['setTimeout'];
       socketLike.setNoDelay ??= (() => socketLike) as Socket['setNoDelay'];
       socketLike.setKeepAlive ??= (() => socketLike) as Socket['setKeepAlive'];
+      // A kept-alive socket is parked with ref()/unref(); a channel lives on the SSH socket.
+      socketLike.ref ??= (() => socketLike) as Socket['ref'];
+      socketLike.unref ??= (() => socketLike) as Socket['unref'];
       callback(null, stream);
     }, callback);
     return undefined;
@@ -315,6 +320,12 @@ class DockerSwarmApi implements SwarmApi {
           throw toConnectionError(error, `events on ${endpoint}`);
         }
         const destroy = () => (stream as unknown as { destroy?: () => void }).destroy?.();
+        // Aborted while the request was in flight: the 'abort' event has already fired, so a
+        // listener added now would never run and the stream (an SSH channel) would stay open.
+        if (signal.aborted) {
+          destroy();
+          return;
+        }
         signal.addEventListener('abort', destroy, { once: true });
         let buffered = '';
         try {

@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js';
 import { isLockExpired, readLock } from '../../executor/lock.js';
-import { parseRunbookFile } from '../../runbook/parse.js';
+import { parseRunbookFile, parseRunbookText } from '../../runbook/parse.js';
 import type { ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectForRunbook } from './connect.js';
@@ -10,7 +10,7 @@ export async function unlockCommand(
   options: ConnectionFlags & { runbook?: string; yes?: boolean },
   io: CliIo,
 ): Promise<number> {
-  const runbook = await parseRunbookFile(options.runbook ?? defaultConnectionRunbook());
+  const runbook = options.runbook ? await parseRunbookFile(options.runbook) : defaultConnectionRunbook();
   const cluster = await connectForRunbook(runbook, options, io);
   try {
     const swarm = await cluster.swarm();
@@ -39,7 +39,7 @@ export async function unlockCommand(
   }
 }
 
-/** Without --runbook, connection settings come from the bundled defaults (flags override). */
-function defaultConnectionRunbook(): string {
-  return new URL('../../../runbooks/verify-only.yaml', import.meta.url).pathname;
+/** Without --runbook: the schema's default connection settings (flags override them). */
+function defaultConnectionRunbook() {
+  return parseRunbookText('version: 1\nname: unlock\nstages: [{ kind: pause, duration: 0 }]\n', '<defaults>');
 }
