@@ -541,11 +541,7 @@ class Executor {
       if (before && before !== 'active') {
         return { ok: true, outcome: 'skipped', message: `was ${before} before the run: left as is` };
       }
-      // Never drain a manager through its own API: it is about to go down.
-      const swarm =
-        node.role === 'manager'
-          ? await this.o.cluster.swarmAvoiding(node.name)
-          : await this.o.cluster.swarm();
+      const swarm = await this.apiFor(node);
       const target = await findNode(swarm, node.name);
       const standalone = await this.standaloneContainers(node.name);
       if (standalone.length > 0) {
@@ -693,6 +689,23 @@ class Executor {
         : { ok: false, reason: 'the operator declined the gate' };
     },
   };
+
+  /**
+   * The API to maintain `node` through: never a manager's own API when another manager can
+   * serve (it is about to go down). A single-manager swarm has no other choice.
+   */
+  private async apiFor(node: PlannedNode): Promise<SwarmApi> {
+    if (node.role !== 'manager') return this.o.cluster.swarm();
+    try {
+      return await this.o.cluster.swarmAvoiding(node.name);
+    } catch (error) {
+      const swarm = await this.o.cluster.swarm();
+      const managers = (await swarm.listNodes()).filter((n) => n.role === 'manager');
+      if (managers.length > 1) throw error;
+      this.progressNote(node.name, 'single-manager swarm: maintaining the manager through its own API');
+      return swarm;
+    }
+  }
 
   private async waitForNodeReady(name: string, timeoutMs: number) {
     return waitUntil(

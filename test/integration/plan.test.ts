@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/plan/types.js';
 import { labDocker, labExec, labUp, readLab } from '../lab/lab.js';
-import { runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
+import { explain, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
 import { resetLab } from '../support/lab-reset.js';
 import { labRunbook } from '../support/lab-runbook.js';
 
@@ -52,7 +52,7 @@ describe('drydock plan against the live lab', () => {
     const before = await snapshotCluster();
     const runbook = writeRunbook(dir, 'plan.yaml', labRunbook());
     const result = await runDrydock(['plan', runbook, '--format', 'json']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, explain(result)).toBe(0);
     const plan = JSON.parse(result.stdout) as Plan;
     expect(plan.cluster).toMatchObject({ source: 'docker', nodes: 3, managers: 1, leader: 'node1' });
     expect(plan.nodes.map((n) => n.name)).toEqual(['node2', 'node3', 'node1']);
@@ -70,7 +70,7 @@ describe('drydock plan against the live lab', () => {
 
   it('prints the text plan of the bundled lab runbook', async () => {
     const result = await runDrydock(['plan', 'runbooks/lab-rolling-patch.yaml']);
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, explain(result)).toBe(0);
     expect(result.stdout).toMatch(/1\. node2 +worker, batch 1 of 3/);
     expect(result.stdout).toMatch(/3\. node1 +leader, last/);
     expect(result.stdout).toContain('$ apt-get install -y docker.io=20.10.24+dfsg1-1+deb12u1');

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { healFault, injectFault, labDocker, labExec, labNode, labSet, labUp, readLab } from '../lab/lab.js';
 import {
   eventsOf,
+  explain,
   readJournalLines,
   runDrydock,
   startDrydock,
@@ -73,7 +74,7 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     const web = watchWebService();
     const result = await runDrydock(runArgs(runbook));
     await web.stop();
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, explain(result)).toBe(0);
     const { events } = result;
 
     expect(eventsOf(events, 'node-start').map((e) => e.node)).toEqual(['node2', 'node3', 'node1']);
@@ -134,7 +135,7 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
       }),
     );
     const first = await runDrydock(runArgs(runbook));
-    expect(first.exitCode, first.stderr).toBe(1);
+    expect(first.exitCode, explain(first)).toBe(1);
     const halt = eventsOf(first.events, 'halt')[0]!.report;
     expect(halt).toMatchObject({ node: 'node3', stage: 'patch' });
     expect(halt.reason).toMatch(/exited 3/);
@@ -149,7 +150,7 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     await labExec('node3', 'rm -f /run/drydock-test-fail');
     const runId = halt.runId;
     const resumed = await runDrydock(['resume', runId, '--json', '--journal-dir', journals]);
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, explain(resumed)).toBe(0);
     expect(eventsOf(resumed.events, 'node-start').map((e) => e.node)).toEqual(['node3', 'node1']);
     const node3Stages = eventsOf(resumed.events, 'stage-start')
       .filter((e) => e.node === 'node3')
@@ -174,14 +175,14 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
         }
       },
     });
-    expect(first.exitCode, first.stderr).toBe(1);
+    expect(first.exitCode, explain(first)).toBe(1);
     const halt = eventsOf(first.events, 'halt')[0]!.report;
     expect(halt).toMatchObject({ node: 'node2', stage: 'patch' });
     expect(halt.reason).toMatch(/SSH connection dropped/);
     expect((await nodeAvailability()).node2).toBe('Drain');
     await healFault('sshd', 'node2');
     const resumed = await runDrydock(['resume', halt.runId, '--json', '--journal-dir', journals]);
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, explain(resumed)).toBe(0);
     expect(await nodeAvailability()).toMatchObject({ node2: 'Active', node3: 'Active' });
   });
 
@@ -193,14 +194,14 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
       labRunbook({ targets: '{ names: [node2] }', reboot: 'always', returnTimeout: '15s' }),
     );
     const first = await runDrydock(runArgs(runbook));
-    expect(first.exitCode, first.stderr).toBe(1);
+    expect(first.exitCode, explain(first)).toBe(1);
     const halt = eventsOf(first.events, 'halt')[0]!.report;
     expect(halt).toMatchObject({ node: 'node2', stage: 'reboot' });
     expect(halt.reason).toMatch(/did not come back within 15s/);
     await healFault('no-return', 'node2');
     expect((await nodeAvailability()).node2).toBe('Drain');
     const resumed = await runDrydock(['resume', halt.runId, '--json', '--journal-dir', journals]);
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, explain(resumed)).toBe(0);
     expect(eventsOf(resumed.events, 'rebooted').map((e) => e.node)).toEqual(['node2']);
     expect((await nodeAvailability()).node2).toBe('Active');
   });
@@ -210,12 +211,12 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     const runbook = writeRunbook(dir, 'upgrade-fail.yaml', labRunbook({ targets: '{ names: [node2] }' }));
     const first = await runDrydock(runArgs(runbook));
     await labSet('upgrade-result', 'node2', 'ok');
-    expect(first.exitCode, first.stderr).toBe(1);
+    expect(first.exitCode, explain(first)).toBe(1);
     const halt = eventsOf(first.events, 'halt')[0]!.report;
     expect(halt).toMatchObject({ node: 'node2', stage: 'upgrade' });
     await healFault('dockerd', 'node2');
     const resumed = await runDrydock(['resume', halt.runId, '--json', '--journal-dir', journals]);
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, explain(resumed)).toBe(0);
     expect((await nodeAvailability()).node2).toBe('Active');
   });
 
@@ -235,7 +236,7 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
       },
     });
     await healFault('default-route', 'node2');
-    expect(first.exitCode, first.stderr).toBe(1);
+    expect(first.exitCode, explain(first)).toBe(1);
     const halt = eventsOf(first.events, 'halt')[0]!.report;
     expect(halt).toMatchObject({ node: 'node2', stage: 'patch' });
     const failed = halt.failedChecks.find((c) => c.check === 'ip-route');
@@ -243,7 +244,7 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     expect(JSON.stringify(failed?.evidence)).toContain('default');
     expect((await nodeAvailability()).node2).toBe('Drain');
     const resumed = await runDrydock(['resume', halt.runId, '--json', '--journal-dir', journals]);
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, explain(resumed)).toBe(0);
   });
 
   it('refuses a node whose SSH host key changed (exit 3), changing nothing', async () => {
@@ -251,7 +252,7 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     try {
       const runbook = writeRunbook(dir, 'host-key.yaml', labRunbook({ targets: '{ roles: [worker] }' }));
       const result = await runDrydock(runArgs(runbook));
-      expect(result.exitCode, result.stderr).toBe(3);
+      expect(result.exitCode, explain(result)).toBe(3);
       expect(`${result.stderr}${result.stdout}`).toMatch(/host key/i);
       expect(`${result.stderr}${result.stdout}`).toMatch(/SHA256:/);
       expect(await nodeAvailability()).toEqual({ node1: 'Active', node2: 'Active', node3: 'Active' });
@@ -278,9 +279,9 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
       },
     });
     const result = await first.done;
-    expect(second?.exitCode, second?.stderr).toBe(3);
+    expect(second?.exitCode, second ? explain(second) : '').toBe(3);
     expect(second?.stderr).toMatch(/locked by .* \(run /);
-    expect(result.exitCode, result.stderr).toBe(130);
+    expect(result.exitCode, explain(result)).toBe(130);
     const interrupted = eventsOf(result.events, 'interrupted')[0]!;
     // The patch command was allowed to finish (safe point); the run stopped before the next stage.
     expect(interrupted).toMatchObject({ node: 'node2', stage: 'upgrade' });
@@ -288,7 +289,7 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     expect((await nodeAvailability()).node2).toBe('Drain');
     const runId = eventsOf(result.events, 'run-end')[0]!.runId;
     const resumed = await runDrydock(['resume', runId, '--json', '--journal-dir', journals]);
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, explain(resumed)).toBe(0);
     expect(eventsOf(resumed.events, 'stage-start').map((e) => e.stage)[0]).toBe('upgrade');
   });
 
@@ -314,7 +315,7 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     expect(row).toMatchObject({ outcome: 'killed (resumable)', stoppedAt: 'node2/patch' });
     expect((await nodeAvailability()).node2).toBe('Drain');
     const resumed = await runDrydock(['resume', runId, '--json', '--journal-dir', journals]);
-    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.exitCode, explain(resumed)).toBe(0);
     expect(eventsOf(resumed.events, 'stage-start').map((e) => e.stage)[0]).toBe('patch');
     expect((await nodeAvailability()).node2).toBe('Active');
   });

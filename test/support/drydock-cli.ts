@@ -98,3 +98,13 @@ export function readJournalLines(journalDir: string, runId: string): Record<stri
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** For assertion messages: stderr, the halt report, and the last events, so a failure explains itself. */
+export function explain(result: CliResult): string {
+  const halt = result.events.find((e) => e.type === 'halt');
+  const last = result.events
+    .filter((e) => e.type !== 'output' && e.type !== 'baseline' && e.type !== 'run-start')
+    .slice(-6)
+    .map((e) => JSON.stringify(e).slice(0, 600));
+  return [result.stderr.slice(-2000), halt ? `HALT ${JSON.stringify(halt).slice(0, 3000)}` : '', ...last].join('\n');
+}
