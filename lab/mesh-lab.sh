@@ -12,7 +12,7 @@
 # Usage: mesh-lab.sh deps | up [--nodes N] | down | status [--json] | exec vmK -- CMD...
 #        | fault NAME vmK [ARGS] | heal NAME vmK [ARGS] | reboot vmK | wait vmK [SECS]
 #   faults: ingress-rule [PORT] | ipvs-backend [PORT] | mesh-port [PORT] | peer | default-route
-#           | dockerd | cut-link                                        (details: lab/MESH.md)
+#           | dockerd | cut-link | power                                (details: lab/MESH.md)
 set -euo pipefail
 
 DIR=${DRYDOCK_MESH_DIR:-/tmp/drydock-mesh}
@@ -25,7 +25,7 @@ DISK_SIZE=${DRYDOCK_MESH_DISK_SIZE:-4G}
 IMAGE=local/busybox:1
 WEB_PORT=8080
 BOOT_TIMEOUT=${DRYDOCK_MESH_BOOT_TIMEOUT:-400}
-FAULTS="ingress-rule ipvs-backend mesh-port peer default-route dockerd cut-link"
+FAULTS="ingress-rule ipvs-backend mesh-port peer default-route dockerd cut-link power"
 
 log() { printf '[mesh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -431,6 +431,15 @@ cmd_fault() {
   case "$name" in
     cut-link) # host side: the VM's tap leaves service, like a pulled cable at the switch
       if [ "$action" = fault ]; then ip link set "ddvt$k" down; else ip link set "ddvt$k" up; fi ;;
+    power) # host side: pull the plug (SIGKILL the recorded qemu PID); heal boots it again from its disk
+      if [ "$action" = fault ]; then
+        if qemu_alive "$k"; then
+          local p; p=$(cat "$DIR/vm$k/qemu.pid"); kill -9 "$p"
+          while kill -0 "$p" 2>/dev/null; do sleep 0.2; done
+        fi
+      else
+        boot_vm "$k"
+      fi ;;
     *)
       case " $FAULTS " in *" $name "*) ;; *) die "unknown fault '$name' (faults: $FAULTS)" ;; esac
       fault_script "$name" "$action" "$@" | vssh "$k" bash -s ;;
@@ -438,7 +447,7 @@ cmd_fault() {
   case "$name.$action" in
     peer.fault) wait_peer_gone "$k" ;;
     peer.heal) wait_peers_full ;;
-    dockerd.heal|cut-link.heal) converge_node "$k" ;;
+    dockerd.heal|cut-link.heal|power.heal) converge_node "$k" ;;
   esac
   mkdir -p "$DIR/faults"
   if [ "$action" = fault ]; then echo "$name vm$k $*" > "$DIR/faults/$key"; else rm -f "$DIR/faults/$key"; fi

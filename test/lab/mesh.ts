@@ -48,7 +48,8 @@ export type MeshFaultName =
   | 'peer'
   | 'default-route'
   | 'dockerd'
-  | 'cut-link';
+  | 'cut-link'
+  | 'power';
 
 export interface ExecResult {
   stdout: string;
@@ -116,7 +117,8 @@ export async function meshFault(name: MeshFaultName, node: NodeRef, ...args: str
 }
 
 export async function meshHeal(name: MeshFaultName, node: NodeRef, ...args: string[]): Promise<void> {
-  await meshSh(['heal', name, nodeName(node), ...args], 300_000);
+  // heals of dockerd/cut-link/power/peer return only once the node is back in the mesh
+  await meshSh(['heal', name, nodeName(node), ...args], 600_000);
 }
 
 const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;

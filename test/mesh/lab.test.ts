@@ -381,8 +381,41 @@ describe('mesh lab: faults are observable and reversible', () => {
   });
 });
 
-describe('mesh lab: patch shim and real reboot', () => {
-  it('apt-get upgrade records versions and asks for a reboot; a real reboot changes the boot id, keeps the swarm identity and rejoins', async () => {
+// Both take a VM through a full boot (the slowest thing here), on two different workers at once.
+describe.concurrent('mesh lab: power-cycle, patch shim and real reboot', () => {
+  it('power: pulling the plug takes the VM Down; heal boots it from its disk and it rejoins as the same node', async ({
+    expect,
+    skip,
+  }) => {
+    const target = lab.nodes.find((n) => n.role === 'worker' && n.name !== victim.name);
+    if (!target) return skip('needs two workers');
+    const bootBefore = ok(await meshExec(target, 'cat /proc/sys/kernel/random/boot_id'), 'boot_id').trim();
+    const idBefore = (await swarmNodes()).get(target.name)?.id;
+    expect(idBefore).toBeTruthy();
+    await meshFault('power', target);
+    try {
+      expect(readMeshLab().nodes.find((n) => n.name === target.name)?.running).toBe(false);
+      expect(await httpStatus(target.ip, 2375, '/_ping', 3_000)).toBe(0);
+      await meshWaitFor(
+        `${target.name} Down`,
+        async () => (await swarmNodes()).get(target.name)?.status === 'Down',
+        120_000,
+      );
+    } finally {
+      await meshHeal('power', target);
+    }
+    // heal returns once the VM is Ready and serving again
+    expect(readMeshLab().nodes.find((n) => n.name === target.name)?.running).toBe(true);
+    expect(ok(await meshExec(target, 'cat /proc/sys/kernel/random/boot_id'), 'boot_id').trim()).not.toBe(
+      bootBefore,
+    );
+    expect((await swarmNodes()).get(target.name)).toEqual({ status: 'Ready', id: idBefore });
+    expect(await webCode(target)).toBe(200);
+  });
+
+  it('apt-get upgrade records versions and asks for a reboot; a real reboot changes the boot id, keeps the swarm identity and rejoins', async ({
+    expect,
+  }) => {
     const bootId = async () =>
       ok(await meshExec(victim, 'cat /proc/sys/kernel/random/boot_id', 20_000), 'boot_id').trim();
     const version = async () =>
