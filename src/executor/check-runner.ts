@@ -1,7 +1,10 @@
 import { runChecks, takeBaseline } from '../checks/run-checks.js';
 import { renderValue } from '../runbook/substitute.js';
 import type { CheckOptions, Runbook } from '../runbook/types.js';
+import type { SwarmApi } from '../transport/types.js';
 import type { CheckRunnerPort, Clock, ClusterPort } from './ports.js';
+
+const MANAGER_WAIT_MS = 60_000;
 
 /** The check catalogue behind the executor's port, over the run's already-open connections. */
 export function createCheckRunner(cluster: ClusterPort, runbook: Runbook, clock: Clock): CheckRunnerPort {
@@ -20,9 +23,24 @@ export function createCheckRunner(cluster: ClusterPort, runbook: Runbook, clock:
       });
     },
     async run(names, scope, state) {
+      // After an engine restart on a manager the control plane needs a few seconds; wait for it
+      // (bounded) rather than failing every check at once. Still unreachable: every check fails.
+      let swarm: SwarmApi;
+      try {
+        swarm = await waitForManager(cluster, clock, MANAGER_WAIT_MS);
+      } catch (error) {
+        const message = `no manager answers: ${(error as Error).message}`;
+        return names.map((check) => ({
+          check,
+          status: 'fail' as const,
+          message,
+          evidence: { error: message },
+          durationMs: 0,
+        }));
+      }
       return runChecks(names, {
         scope,
-        swarm: await cluster.swarm(),
+        swarm,
         engineOf: (n) => cluster.engineOf(n),
         shellOf: (n) => cluster.shellOf(n),
         ...(state.baseline ? { baseline: state.baseline } : {}),
@@ -50,4 +68,21 @@ export function resolveCheckOptions(runbook: Runbook): CheckOptions {
       expected: renderValue(expected, scope, { reveal: true }).text,
     },
   };
+}
+
+/** A manager's API, retrying while none answers (e.g. the only manager's engine restarting). */
+export async function waitForManager(
+  cluster: ClusterPort,
+  clock: Clock,
+  timeoutMs: number,
+): Promise<SwarmApi> {
+  const deadline = clock.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await cluster.swarm();
+    } catch (error) {
+      if (clock.now() >= deadline) throw error;
+      await clock.sleep(1000);
+    }
+  }
 }

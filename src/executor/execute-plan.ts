@@ -368,7 +368,10 @@ class Executor {
       await this.runStage(node, stage);
     }
     await this.afterNodeChecks(node);
-    const after = await findNode(await this.o.cluster.swarm(), node.name).catch(() => undefined);
+    const after = await this.o.cluster
+      .swarm()
+      .then((swarm) => findNode(swarm, node.name))
+      .catch(() => undefined);
     this.emit({
       type: 'node-end',
       node: node.name,
@@ -407,7 +410,9 @@ class Executor {
       });
       let result = await this.runHandler(node, stage);
       if (result.ok && result.outcome === 'succeeded' && stage.checksAfter.length > 0) {
-        result = await this.runChecks(stage.checksAfter, [node.name], node.name, stage.name);
+        result = await this.runChecks(stage.checksAfter, [node.name], node.name, stage.name).catch(
+          (error: Error): StageResult => ({ ok: false, reason: `checks could not run: ${error.message}` }),
+        );
       }
       const durationMs = this.o.clock.now() - startedAt;
       if (result.ok) {
