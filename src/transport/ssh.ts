@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { homedir, constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
@@ -15,6 +15,7 @@ import { ConnectionError, HostKeyError } from '../errors.js';
 
 // ssh2 is CommonJS: plain Node exposes only its default export to ESM (vitest hides this).
 const { Client: SshClient, utils } = ssh2;
+
 import {
   appendKnownHost,
   checkHostKey,
@@ -25,6 +26,7 @@ import {
   knownKeyTypes,
   readKnownHosts,
 } from './known-hosts.js';
+import { PersistentSession, type SessionOutcome } from './session-shell.js';
 import {
   expandHome,
   parseJumpHost,
@@ -50,6 +52,14 @@ export interface SshShellFactoryDeps {
   killGraceMs?: number;
   /** Channels open at once on one connection; OpenSSH's MaxSessions defaults to 10 (default 8). */
   maxConcurrentChannels?: number;
+  /**
+   * Run commands on persistent remote shells (one long-lived channel each) instead of a new
+   * channel per command, which costs sshd 0.4–1s. Falls back to plain channels on nodes without
+   * base64 or setsid (default true).
+   */
+  persistentSessions?: boolean;
+  /** Persistent shells per connection; busier moments use plain channels (default 4). */
+  maxPersistentSessions?: number;
   now?: () => number;
 }
 
@@ -129,6 +139,12 @@ export function createSshShellFactory(deps: SshShellFactoryDeps = {}): SshShellF
     maxOutputBytes: deps.maxOutputBytes ?? MiB,
     killGraceMs: deps.killGraceMs ?? 2000,
     maxConcurrentChannels: deps.maxConcurrentChannels ?? 8,
+    persistentSessions: deps.persistentSessions ?? true,
+    // Leave at least one channel for plain commands and the kill helper.
+    maxPersistentSessions: Math.min(
+      deps.maxPersistentSessions ?? 4,
+      Math.max(0, (deps.maxConcurrentChannels ?? 8) - 1),
+    ),
     now: deps.now ?? (() => performance.now()),
     loadSshConfig,
   };
@@ -149,6 +165,8 @@ interface ShellSettings {
   maxOutputBytes: number;
   killGraceMs: number;
   maxConcurrentChannels: number;
+  persistentSessions: boolean;
+  maxPersistentSessions: number;
   now: () => number;
   loadSshConfig: () => Promise<SshConfigBlock[]>;
 }
@@ -171,6 +189,11 @@ class SshShellImpl implements SshShell {
   private inFlight = new Set<(lost: boolean) => void>();
   private waiting: (() => void)[] = [];
   private openChannels = 0;
+  /** Persistent shells of the current connection (see session-shell.ts). */
+  private sessions: PersistentSession[] = [];
+  private sessionsStarting = 0;
+  /** The node lacks base64 or setsid: plain channels only, until the next reconnect. */
+  private sessionsUnsupported = false;
 
   constructor(
     readonly target: SshTarget,
@@ -228,12 +251,174 @@ class SshShellImpl implements SshShell {
     if (options.signal?.aborted) return result({ signal: 'TERM' });
     if (!this.live || !this.client) return result({ connectionLost: true });
 
+    const client = this.client;
+    const session = await this.takeSession(client);
+    if (session) {
+      if (options.signal?.aborted) {
+        session.state = 'idle';
+        return result({ signal: 'TERM' });
+      }
+      // Session start-up counts against the timeout, as opening a channel does.
+      const elapsed = this.settings.now() - started;
+      const timeoutMs =
+        options.timeoutMs === undefined ? undefined : Math.max(0, options.timeoutMs - elapsed);
+      return this.runOnSession(client, session, remote, { ...options, timeoutMs }, result);
+    }
+    if (!this.live || this.client !== client) return result({ connectionLost: true });
+
     await this.acquireChannel();
     try {
-      return await this.runChannel(this.client, remote, options, result);
+      return await this.runChannel(client, remote, options, result);
     } finally {
       this.releaseChannel();
     }
+  }
+
+  /**
+   * An idle persistent shell marked busy, a new one while the pool has room, or undefined when
+   * the caller should use a plain channel (pool busy, unsupported node, or start-up failed).
+   */
+  private async takeSession(client: Client): Promise<PersistentSession | undefined> {
+    if (!this.settings.persistentSessions || this.sessionsUnsupported) return undefined;
+    const idle = this.sessions.find((s) => s.state === 'idle');
+    if (idle) {
+      idle.state = 'busy';
+      return idle;
+    }
+    if (this.sessions.length + this.sessionsStarting >= this.settings.maxPersistentSessions) return undefined;
+    this.sessionsStarting++;
+    let session: PersistentSession | 'unsupported' | 'failed' = 'failed';
+    try {
+      await this.acquireChannel();
+      // The session holds its channel slot for as long as its channel is open.
+      session = await PersistentSession.open(client, Math.max(this.target.connectTimeoutMs, 10_000), () => {
+        this.sessions = this.sessions.filter((s) => s !== session);
+        this.releaseChannel();
+      });
+    } finally {
+      this.sessionsStarting--;
+    }
+    if (session === 'unsupported') this.sessionsUnsupported = true;
+    if (typeof session === 'string' || client !== this.client) return undefined;
+    this.sessions.push(session);
+    session.state = 'busy';
+    return session;
+  }
+
+  /** Runs a command on a persistent shell: same result, streaming, timeout and kill as a channel. */
+  private runOnSession(
+    client: Client,
+    session: PersistentSession,
+    remote: string,
+    options: ExecOptions,
+    result: (partial: Partial<CommandResult>) => CommandResult,
+  ): Promise<CommandResult> {
+    const stdout = new CappedOutput(this.settings.maxOutputBytes);
+    const stderr = new CappedOutput(this.settings.maxOutputBytes);
+    const out = new StringDecoder('utf8');
+    const errDecoder = new StringDecoder('utf8');
+    return new Promise<CommandResult>((resolve) => {
+      let timedOut = false;
+      let aborted = false;
+      let pgid: number | undefined;
+      let stopping = false;
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const graceTimers: NodeJS.Timeout[] = [];
+
+      const finish = (lost: boolean, outcome?: SessionOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        for (const t of graceTimers) clearTimeout(t);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.inFlight.delete(finish);
+        const connectionLost = lost || (outcome?.kind === 'died' && (!this.live || this.client !== client));
+        let exitCode: number | null = null;
+        let signal: string | null = null;
+        if (outcome?.kind === 'exited' && !connectionLost) {
+          signal = signalOfStatus(outcome.code);
+          exitCode = signal ? null : outcome.code;
+        } else if (outcome?.kind === 'died' && !connectionLost) {
+          signal = outcome.signal;
+          if (!stopping) {
+            stderr.push(
+              Buffer.from(`drydock: the persistent shell on ${this.node} ended while the command ran\n`),
+            );
+          }
+        }
+        if (aborted || timedOut) {
+          exitCode = null;
+          signal = 'TERM';
+        }
+        const err = stderr.text();
+        resolve(
+          result({
+            exitCode,
+            signal,
+            stdout: stdout.text(),
+            stderr:
+              exitCode !== 0 && options.sudo && SUDO_PASSWORD_PATTERN.test(err)
+                ? `${err}\ndrydock: sudo on ${this.node} wants a password; allow passwordless sudo (NOPASSWD) for ${this.target.user} or connect as root\n`
+                : err,
+            timedOut,
+            connectionLost,
+          }),
+        );
+      };
+      const kill = (name: 'TERM' | 'KILL', pid: number) => {
+        const command = `kill -${name} -- -${pid} 2>/dev/null`;
+        this.runSideCommand(client, options.sudo ? `sudo -n ${command}` : command);
+      };
+      // Timeout and abort: TERM the command's process group, KILL it after the grace period, and
+      // give up on the shell after a second one (or at once if its PID never arrived).
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        if (pgid !== undefined) kill('TERM', pgid);
+        graceTimers.push(
+          setTimeout(() => {
+            if (pgid === undefined) {
+              session.destroy();
+              return;
+            }
+            kill('KILL', pgid);
+            graceTimers.push(setTimeout(() => session.destroy(), this.settings.killGraceMs));
+          }, this.settings.killGraceMs),
+        );
+      };
+      const onAbort = () => {
+        aborted = true;
+        stop();
+      };
+      const pidReader = new PidMarkerReader((pid) => {
+        pgid = pid;
+        if (stopping) kill('TERM', pid);
+      });
+
+      this.inFlight.add(finish);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          timedOut = true;
+          stop();
+        }, options.timeoutMs);
+      }
+      session
+        .run(remote, {
+          stdout: (chunk) => {
+            stdout.push(chunk);
+            options.onStdout?.(out.write(chunk));
+          },
+          stderr: (raw) => {
+            const chunk = pidReader.push(raw);
+            if (chunk.length === 0) return;
+            stderr.push(chunk);
+            options.onStderr?.(errDecoder.write(chunk));
+          },
+        })
+        .then((outcome) => finish(false, outcome));
+    });
   }
 
   private runChannel(
@@ -406,6 +591,9 @@ class SshShellImpl implements SshShell {
   private markLost(client: Client): void {
     if (client !== this.client && this.client !== undefined) return;
     this.live = false;
+    // Their channels die with the connection; a reconnect starts new ones.
+    this.sessions = [];
+    this.sessionsUnsupported = false;
     for (const finish of [...this.inFlight]) finish(true);
   }
 
@@ -513,6 +701,8 @@ class SshShellImpl implements SshShell {
       };
       const onReady = () => {
         client.removeListener('error', onError);
+        // Short requests and replies: Nagle plus delayed ACKs would add ~40ms per round trip.
+        client.setNoDelay(true);
         resolve(client);
       };
       client.once('ready', onReady);
@@ -656,6 +846,15 @@ function endClient(client: Client): Promise<void> {
     });
     client.end();
   });
+}
+
+const SIGNAL_NAMES = new Map(
+  Object.entries(osConstants.signals).map(([name, n]) => [n, name.replace(/^SIG/, '')]),
+);
+
+/** The shell reports a child killed by signal n as status 128+n; name that signal. */
+function signalOfStatus(status: number): string | null {
+  return status > 128 ? (SIGNAL_NAMES.get(status - 128) ?? null) : null;
 }
 
 /** Keeps the last `max` bytes of a stream; older output is dropped, never the tail. */

@@ -303,6 +303,190 @@ describe('ssh transport against a real sshd', () => {
     expect((await sshd.countLogins()) - loginsBefore).toBe(2);
   });
 
+  describe('persistent sessions', () => {
+    const countSessionChannels = async () =>
+      (await sshd.readLog()).split('\n').filter((l) => l.includes('Starting session: command')).length;
+
+    it('runs 50 sequential commands on one persistent shell, faster than plain channels', async () => {
+      const shell = await connect();
+      const loop = (await shell.exec('echo $PPID')).stdout;
+      const before = await countSessionChannels();
+      const started = performance.now();
+      for (let i = 0; i < 50; i++) {
+        const r = await shell.exec(`echo ${i}`);
+        expect(r).toMatchObject({ exitCode: 0, stdout: `${i}\n`, stderr: '' });
+      }
+      const persistentMs = (performance.now() - started) / 50;
+      // No new channel in sshd's log, and every command was a child of the same loop shell.
+      expect((await countSessionChannels()) - before).toBe(0);
+      expect((await shell.exec('echo $PPID')).stdout).toBe(loop);
+
+      const plain = await createSshShellFactory({ env: {}, persistentSessions: false }).connect(targetFor());
+      shells.push(plain);
+      const plainStart = performance.now();
+      for (let i = 0; i < 5; i++) await plain.exec('true');
+      const plainMs = (performance.now() - plainStart) / 5;
+      console.log(
+        `ssh exec latency of true: ${persistentMs.toFixed(1)} ms on a persistent shell, ${plainMs.toFixed(1)} ms on a plain channel`,
+      );
+      expect(persistentMs).toBeLessThan(plainMs);
+    });
+
+    it('keeps stdout and stderr apart, byte for byte', async () => {
+      const shell = await connect();
+      await shell.exec('true');
+      const noNewline = await shell.exec("printf 'out'; printf 'err' >&2; exit 4");
+      expect(noNewline).toMatchObject({ exitCode: 4, stdout: 'out', stderr: 'err' });
+      const blank = await shell.exec("printf '\\n\\n'; printf '\\n' >&2");
+      expect(blank).toMatchObject({ stdout: '\n\n', stderr: '\n' });
+      const binaryish = await shell.exec("printf '\\036\\001\\033[31mred\\r\\tx\\036'");
+      expect(binaryish.stdout).toBe('\x1e\x01\x1b[31mred\r\tx\x1e');
+      // A forged marker (wrong id) is ordinary output.
+      const forged = await shell.exec(
+        "printf '\\036DRYDOCK-END 1-1 0 0\\n'; printf '\\036DRYDOCK-END x 3 0\\n' >&2; echo after",
+      );
+      expect(forged).toMatchObject({
+        exitCode: 0,
+        stdout: '\x1eDRYDOCK-END 1-1 0 0\nafter\n',
+        stderr: '\x1eDRYDOCK-END x 3 0\n',
+      });
+      const quoting = await shell.exec(`echo "it's \\"quoted\\" \\$HOME" 'single'; echo ünïcödé`);
+      expect(quoting.stdout).toBe(`it's "quoted" $HOME single\nünïcödé\n`);
+      const large = await shell.exec(
+        "head -c 300000 /dev/zero | tr '\\0' a; head -c 200000 /dev/zero | tr '\\0' b >&2",
+      );
+      expect(large.stdout).toBe('a'.repeat(300000));
+      expect(large.stderr).toBe('b'.repeat(200000));
+      const interleaved = await shell.exec('for i in 1 2 3 4 5; do echo o$i; echo e$i >&2; done');
+      expect(interleaved).toMatchObject({ stdout: 'o1\no2\no3\no4\no5\n', stderr: 'e1\ne2\ne3\ne4\ne5\n' });
+      const stdin = await shell.exec('cat; echo done');
+      expect(stdin.stdout).toBe('done\n');
+    });
+
+    it('streams output live from a persistent shell', async () => {
+      const shell = await connect();
+      await shell.exec('true');
+      const chunks: { text: string; at: number }[] = [];
+      const errs: string[] = [];
+      const started = Date.now();
+      const result = await shell.exec('for i in 1 2 3; do echo line$i; sleep 0.2; done; echo e >&2', {
+        onStdout: (text) => chunks.push({ text, at: Date.now() - started }),
+        onStderr: (text) => errs.push(text),
+      });
+      expect(chunks.map((c) => c.text).join('')).toBe('line1\nline2\nline3\n');
+      expect(errs.join('')).toBe('e\n');
+      expect(chunks.length).toBeGreaterThanOrEqual(3);
+      expect(chunks[0]!.at).toBeLessThan(result.durationMs - 300);
+      expect(result.stdout).toBe('line1\nline2\nline3\n');
+    });
+
+    it('runs parallel commands on a small pool of shells', async () => {
+      const shell = await connect();
+      const started = performance.now();
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => shell.exec(`sleep 0.5; echo ${i}; echo e${i} >&2`)),
+      );
+      expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 6 }, (_, i) => `${i}\n`));
+      expect(results.map((r) => r.stderr)).toEqual(Array.from({ length: 6 }, (_, i) => `e${i}\n`));
+      // Not serialized behind each other.
+      expect(performance.now() - started).toBeLessThan(6 * 500);
+      const before = await countSessionChannels();
+      const again = await Promise.all(Array.from({ length: 4 }, (_, i) => shell.exec(`echo ${i}`)));
+      expect(again.map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
+      expect((await countSessionChannels()) - before).toBe(0);
+    });
+
+    it('kills the process group on timeout and abort, and the shell stays usable', async () => {
+      const shell = await connect();
+      const marker = `sleep 32.${process.pid}`;
+      const timed = await shell.exec(`${marker} & ${marker}; echo never`, { timeoutMs: 300 });
+      expect(timed).toMatchObject({ timedOut: true, exitCode: null, signal: 'TERM', connectionLost: false });
+      expect(timed.stdout).toBe('');
+      expect(timed.durationMs).toBeLessThan(3000);
+      const loop = (await shell.exec('echo $PPID')).stdout;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 200);
+      const abortedResult = await shell.exec(`${marker}`, { signal: controller.signal });
+      expect(abortedResult).toMatchObject({ timedOut: false, exitCode: null, signal: 'TERM' });
+      await new Promise((r) => setTimeout(r, 200));
+      const { stdout } = await run('pgrep', ['-f', marker]).catch(() => ({ stdout: '' }));
+      expect(stdout.trim()).toBe('');
+      expect(await shell.exec('echo still')).toMatchObject({ stdout: 'still\n', exitCode: 0 });
+      expect((await shell.exec('echo $PPID')).stdout).toBe(loop);
+    });
+
+    it('kills a command that ignores TERM after the grace period', async () => {
+      const shell = await connect();
+      const marker = `sleep 33.${process.pid}`;
+      const result = await shell.exec(`trap '' TERM; ${marker}`, { timeoutMs: 300 });
+      expect(result).toMatchObject({ timedOut: true, exitCode: null, signal: 'TERM' });
+      expect(result.durationMs).toBeLessThan(3000);
+      const { stdout } = await run('pgrep', ['-f', marker]).catch(() => ({ stdout: '' }));
+      expect(stdout.trim()).toBe('');
+      expect((await shell.exec('echo ok')).stdout).toBe('ok\n');
+    });
+
+    it('survives exit, exec, a killed parent shell and leftover background processes', async () => {
+      const shell = await connect();
+      expect(await shell.exec('echo a; exit 7')).toMatchObject({ exitCode: 7, stdout: 'a\n' });
+      expect(await shell.exec('exec echo replaced')).toMatchObject({ exitCode: 0, stdout: 'replaced\n' });
+      expect(await shell.exec('kill -9 $$')).toMatchObject({ exitCode: null, signal: 'KILL' });
+      const killedParent = await shell.exec('echo before; kill -9 $PPID; echo after');
+      expect(killedParent).toMatchObject({
+        exitCode: null,
+        stdout: 'before\nafter\n',
+        connectionLost: false,
+      });
+      expect(killedParent.stderr).toContain('persistent shell');
+      expect(await shell.exec('echo next')).toMatchObject({ exitCode: 0, stdout: 'next\n', stderr: '' });
+      // A background process that keeps the pipes: its late output never reaches later commands.
+      const bg = await shell.exec('(sleep 0.5; echo late; echo late >&2) & echo fg');
+      expect(bg).toMatchObject({ exitCode: 0, stdout: 'fg\n' });
+      for (let i = 0; i < 4; i++) {
+        expect(await shell.exec(`sleep 0.3; echo ${i}`)).toMatchObject({ stdout: `${i}\n`, stderr: '' });
+      }
+    });
+
+    it('does not leak environment or working directory between commands', async () => {
+      const shell = await connect();
+      const home = (await shell.exec('pwd')).stdout;
+      await shell.exec('export DRYDOCK_LEAK=1; LEAK2=2; cd /tmp; umask 077');
+      const next = await shell.exec('echo "${DRYDOCK_LEAK:-unset} ${LEAK2:-unset}"; pwd; umask');
+      expect(next.stdout).toBe(`unset unset\n${home}0022\n`);
+      // The loop's own variables are not exported.
+      expect((await shell.exec('env | grep -c __dd_ || true')).stdout).toBe('0\n');
+    });
+
+    it('loses pending commands with the connection, then starts a new shell after reconnect', async () => {
+      const shell = await connect();
+      await shell.exec('true');
+      const pending = shell.exec('sleep 30');
+      await new Promise((r) => setTimeout(r, 300));
+      for (const pid of await sshd.sessionPids()) process.kill(pid, 'SIGKILL');
+      expect(await pending).toMatchObject({ connectionLost: true, exitCode: null, timedOut: false });
+      expect((await shell.exec('true')).connectionLost).toBe(true);
+      await shell.reconnect();
+      expect(await shell.exec('echo back')).toMatchObject({ stdout: 'back\n', connectionLost: false });
+      expect(await shell.exec('echo again')).toMatchObject({ stdout: 'again\n' });
+    });
+
+    it('falls back to plain channels when the node lacks setsid', async () => {
+      const bin = join(work, 'nosetsid');
+      await mkdir(bin, { recursive: true });
+      await writeFile(join(bin, 'setsid'), '');
+      // A PATH without setsid: link the tools the loop needs, except setsid.
+      const path = `${join(work, 'pathbin')}`;
+      await mkdir(path, { recursive: true });
+      for (const tool of ['base64', 'sh', 'cat'])
+        await run('ln', ['-sf', `/usr/bin/${tool}`, join(path, tool)]);
+      await run('ln', ['-sf', '/bin/sh', join(path, 'sh')]);
+      const shell = await connect();
+      const probe = await shell.exec(`PATH=${path} command -v setsid || echo none`);
+      expect(probe.stdout).toBe('none\n');
+      expect((await shell.exec('echo ok')).stdout).toBe('ok\n');
+    });
+  });
+
   it.skipIf(!existsSync('/usr/bin/sudo'))('wraps sudo commands non-interactively', async () => {
     const shell = await connect();
     const result = await shell.exec('echo "it\'s $(id -u)"', { sudo: true });
