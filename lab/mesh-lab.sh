@@ -450,8 +450,9 @@ cmd_fault() {
     dockerd.heal|cut-link.heal|power.heal) converge_node "$k" ;;
   esac
   mkdir -p "$DIR/faults"
-  if [ "$action" = fault ]; then echo "$name vm$k $*" > "$DIR/faults/$key"; else rm -f "$DIR/faults/$key"; fi
-  log "$action $name vm$k $*"
+  local rec="$name vm$k${*:+ $*}"
+  if [ "$action" = fault ]; then echo "$rec" > "$DIR/faults/$key"; else rm -f "$DIR/faults/$key"; fi
+  log "$action $rec"
 }
 
 usage() {
