@@ -17,4 +17,6 @@ for (let i = 0; i < 15; i++) {
 }
 runs.sort((a, b) => a - b);
 bare.sort((a, b) => a - b);
-console.log(`drydock --help: median ${runs[7].toFixed(0)} ms, min ${runs[0].toFixed(0)} ms (target < 300 ms; bare node -e 0: median ${bare[7].toFixed(0)} ms)`);
+console.log(
+  `drydock --help: median ${runs[7].toFixed(0)} ms, min ${runs[0].toFixed(0)} ms (target < 300 ms; bare node -e 0: median ${bare[7].toFixed(0)} ms)`,
+);

@@ -48,11 +48,19 @@ samples.sort((a, b) => a - b);
 const cli = [];
 for (let i = 0; i < 5; i++) {
   const t0 = performance.now();
-  execFileSync('node', ['bin/drydock.js', 'plan', runbookPath, '--inventory', inventory, '--format', 'json'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    'node',
+    ['bin/drydock.js', 'plan', runbookPath, '--inventory', inventory, '--format', 'json'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   cli.push(performance.now() - t0);
 }
 cli.sort((a, b) => a - b);
-console.log(`plan 1000 nodes in-process (parse+plan+render): median ${samples[5].toFixed(0)} ms, min ${samples[0].toFixed(0)} ms`);
-console.log(`plan 1000 nodes as a CLI process (json): median ${cli[2].toFixed(0)} ms, min ${cli[0].toFixed(0)} ms (target < 1000 ms)`);
+console.log(
+  `plan 1000 nodes in-process (parse+plan+render): median ${samples[5].toFixed(0)} ms, min ${samples[0].toFixed(0)} ms`,
+);
+console.log(
+  `plan 1000 nodes as a CLI process (json): median ${cli[2].toFixed(0)} ms, min ${cli[0].toFixed(0)} ms (target < 1000 ms)`,
+);

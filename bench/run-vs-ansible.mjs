@@ -25,7 +25,11 @@ function labInfo() {
 
 function noopRunbook(info, { drain = false } = {}) {
   const stages = drain
-    ? ['  - { kind: drain, name: drain, timeout: 2m }', '  - { kind: run, name: s1, commands: ["true"] }', '  - { kind: activate, name: rejoin }']
+    ? [
+        '  - { kind: drain, name: drain, timeout: 2m }',
+        '  - { kind: run, name: s1, commands: ["true"] }',
+        '  - { kind: activate, name: rejoin }',
+      ]
     : [1, 2, 3, 4, 5].map((i) => `  - { kind: run, name: s${i}, commands: ["true"] }`);
   const manager = info.nodes.find((n) => n.role === 'manager');
   return `version: 1
@@ -44,13 +48,20 @@ ${stages.join('\n')}
 
 function runDrydock(runbookPath) {
   const t0 = performance.now();
-  const r = spawnSync('node', ['bin/drydock.js', 'run', runbookPath, '--json', '--journal-dir', join(dir, 'runs')], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    'node',
+    ['bin/drydock.js', 'run', runbookPath, '--json', '--journal-dir', join(dir, 'runs')],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const wallMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`drydock exited ${r.status}: ${r.stderr}\n${r.stdout.slice(-2000)}`);
-  const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const events = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
   return { wallMs, events };
 }
 
@@ -64,12 +75,17 @@ function ansiblePlay(info) {
   for (let i = 1; i <= 5; i++) {
     tasks.push(`    - name: stage ${i}\n      shell: "true"`);
     tasks.push(`    - name: check ip route ${i}\n      shell: ip -j route`);
-    tasks.push(`    - name: check node ready ${i}\n      shell: docker info --format '{{.Swarm.LocalNodeState}}'`);
+    tasks.push(
+      `    - name: check node ready ${i}\n      shell: docker info --format '{{.Swarm.LocalNodeState}}'`,
+    );
   }
   const play = join(dir, 'play.yml');
   writeFileSync(play, `- hosts: lab\n  serial: 1\n  gather_facts: false\n  tasks:\n${tasks.join('\n')}\n`);
   const t0 = performance.now();
-  const r = spawnSync('ansible-playbook', ['-i', inventory, play], { encoding: 'utf8', env: { ...process.env, ANSIBLE_HOST_KEY_CHECKING: 'True' } });
+  const r = spawnSync('ansible-playbook', ['-i', inventory, play], {
+    encoding: 'utf8',
+    env: { ...process.env, ANSIBLE_HOST_KEY_CHECKING: 'True' },
+  });
   const wallMs = performance.now() - t0;
   if (r.status !== 0) throw new Error(`ansible-playbook exited ${r.status}: ${r.stdout.slice(-2000)}`);
   return wallMs;
@@ -84,12 +100,19 @@ for (const n of sizes) {
   const { wallMs, events } = runDrydock(rb);
   const inCommands = events.filter((e) => e.type === 'command').reduce((s, e) => s + e.result.durationMs, 0);
   const ansibleMs = ansiblePlay(info);
-  console.log(`${n} nodes: drydock ${(wallMs / 1000).toFixed(2)} s, ansible ${(ansibleMs / 1000).toFixed(2)} s, ratio ${(ansibleMs / wallMs).toFixed(1)}x`);
-  console.log(`  drydock orchestration overhead: ${((wallMs - inCommands) / 1000).toFixed(2)} s (wall minus ${(inCommands / 1000).toFixed(2)} s inside remote commands; no deliberate waits in this runbook)`);
+  console.log(
+    `${n} nodes: drydock ${(wallMs / 1000).toFixed(2)} s, ansible ${(ansibleMs / 1000).toFixed(2)} s, ratio ${(ansibleMs / wallMs).toFixed(1)}x`,
+  );
+  console.log(
+    `  drydock orchestration overhead: ${((wallMs - inCommands) / 1000).toFixed(2)} s (wall minus ${(inCommands / 1000).toFixed(2)} s inside remote commands; no deliberate waits in this runbook)`,
+  );
 
   // Convergence → next stage: a drain on the first worker, then when the next stage began.
   const drb = join(dir, `drain-${n}.yaml`);
-  writeFileSync(drb, noopRunbook(info, { drain: true }).replace('stages:', 'targets: { names: [node2] }\nstages:'));
+  writeFileSync(
+    drb,
+    noopRunbook(info, { drain: true }).replace('stages:', 'targets: { names: [node2] }\nstages:'),
+  );
   const drained = runDrydock(drb).events;
   const drainedAt = drained.find((e) => e.type === 'drained');
   const drainEnd = drained.find((e) => e.type === 'stage-end' && e.stage === 'drain');

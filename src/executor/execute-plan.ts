@@ -397,7 +397,7 @@ class Executor {
       }
       if (decision === 'abort') this.haltWith(node, stage, 'aborted by the operator');
     }
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const startedAt = this.o.clock.now();
       this.state.stageStartedAt = new Date(startedAt);
       this.emit({

@@ -113,7 +113,7 @@ export function readJournal(dir: string, runId: string): JournalLine[] {
     }
   });
   const header = lines[0];
-  if (!header || header.type !== 'journal-header') {
+  if (header?.type !== 'journal-header') {
     throw new JournalError(`journal ${path} has no header`);
   }
   return lines;

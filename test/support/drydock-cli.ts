@@ -106,5 +106,9 @@ export function explain(result: CliResult): string {
     .filter((e) => e.type !== 'output' && e.type !== 'baseline' && e.type !== 'run-start')
     .slice(-6)
     .map((e) => JSON.stringify(e).slice(0, 600));
-  return [result.stderr.slice(-2000), halt ? `HALT ${JSON.stringify(halt).slice(0, 3000)}` : '', ...last].join('\n');
+  return [
+    result.stderr.slice(-2000),
+    halt ? `HALT ${JSON.stringify(halt).slice(0, 3000)}` : '',
+    ...last,
+  ].join('\n');
 }

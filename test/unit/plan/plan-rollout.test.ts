@@ -16,34 +16,56 @@ describe('planRollout', () => {
 
   it('batches workers by concurrency but never managers', () => {
     const rb = runbookFrom(`${FIVE_STAGES}\nrollout: { concurrency: 2 }\n`);
-    const facts = cluster([manager('m1', true), manager('m2'), manager('m3'), node('w1'), node('w2'), node('w3')]);
+    const facts = cluster([
+      manager('m1', true),
+      manager('m2'),
+      manager('m3'),
+      node('w1'),
+      node('w2'),
+      node('w3'),
+    ]);
     const plan = planRollout(rb, facts);
     expect(plan.batches.map((b) => b.nodes)).toEqual([['w1', 'w2'], ['w3'], ['m2'], ['m3'], ['m1']]);
   });
 
   it('keeps an explicit order for workers but still puts the leader last, with a warning', () => {
     const rb = runbookFrom(`${FIVE_STAGES}\nrollout: { order: [m1, w2, w1] }\n`);
-    const plan = planRollout(rb, cluster([manager('m1', true), manager('m2'), manager('m3'), node('w1'), node('w2')]));
+    const plan = planRollout(
+      rb,
+      cluster([manager('m1', true), manager('m2'), manager('m3'), node('w1'), node('w2')]),
+    );
     expect(plan.nodes.map((n) => n.name)).toEqual(['w2', 'w1', 'm2', 'm3', 'm1']);
     expect(plan.warnings.join('\n')).toMatch(/adjusted for safety/);
   });
 
   it('refuses manager maintenance while another manager is unreachable', () => {
-    const facts = cluster([manager('m1', true), manager('m2', false, { reachability: 'unreachable' }), manager('m3'), node('w1')]);
+    const facts = cluster([
+      manager('m1', true),
+      manager('m2', false, { reachability: 'unreachable' }),
+      manager('m3'),
+      node('w1'),
+    ]);
     expect(() => planRollout(fiveStages, facts)).toThrow(SafetyRefusal);
     expect(() => planRollout(fiveStages, facts)).toThrow(/m2 \(unreachable/);
   });
 
   it('allows a workers-only plan while a manager is unreachable', () => {
     const rb = runbookFrom(`${FIVE_STAGES}\ntargets: { roles: [worker] }\n`);
-    const facts = cluster([manager('m1', true), manager('m2', false, { reachability: 'unreachable' }), manager('m3'), node('w1')]);
+    const facts = cluster([
+      manager('m1', true),
+      manager('m2', false, { reachability: 'unreachable' }),
+      manager('m3'),
+      node('w1'),
+    ]);
     const plan = planRollout(rb, facts);
     expect(plan.nodes.map((n) => n.name)).toEqual(['w1']);
     expect(plan.skipped.map((s) => s.name).sort()).toEqual(['m1', 'm2', 'm3']);
   });
 
   it('refuses a two-manager swarm (one down loses quorum)', () => {
-    expect(() => planRollout(fiveStages, cluster([manager('m1', true), manager('m2'), node('w1')]))).toThrow(/quorum/);
+    expect(() => planRollout(fiveStages, cluster([manager('m1', true), manager('m2'), node('w1')]))).toThrow(
+      /quorum/,
+    );
   });
 
   it('selects by label and name, and says why others are skipped', () => {
@@ -66,7 +88,10 @@ describe('planRollout', () => {
   });
 
   it('never plans to re-activate a node that was paused before the run', () => {
-    const plan = planRollout(fiveStages, cluster([manager('m1', true), node('w1', { availability: 'pause' })]));
+    const plan = planRollout(
+      fiveStages,
+      cluster([manager('m1', true), node('w1', { availability: 'pause' })]),
+    );
     const w1 = plan.nodes.find((n) => n.name === 'w1')!;
     expect(w1.notes.join()).toMatch(/will not re-activate/);
     const drain = w1.stages.find((s) => s.kind === 'drain')!;
