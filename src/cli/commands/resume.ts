@@ -5,7 +5,7 @@ import { parseRunbookFile } from '../../runbook/parse.js';
 import type { ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectForRunbook } from './connect.js';
-import { runSession, type SessionFlags } from './run-session.js';
+import { resumeCommandFor, runSession, type SessionFlags } from './run-session.js';
 
 export interface ResumeOptions extends ConnectionFlags, Omit<SessionFlags, 'force'> {
   journalDir?: string;
@@ -40,7 +40,6 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     );
   }
   try {
-    const resumeCommand = `drydock resume ${runId}${options.journalDir ? ` --journal-dir ${options.journalDir}` : ''}`;
     const { force: _force, ...sessionFlags } = options;
     return await runSession({
       runId,
@@ -51,7 +50,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
       cluster,
       flags: sessionFlags,
       io,
-      resumeCommand,
+      resumeCommand: resumeCommandFor(runId, options.journalDir),
     });
   } finally {
     await cluster.close();

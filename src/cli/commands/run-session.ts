@@ -26,6 +26,11 @@ export const OUTCOME_EXIT: Record<RunOutcome, number> = {
   interrupted: ExitCode.interrupted,
 };
 
+/** The exact command that continues a run, printed on halt and interruption. */
+export function resumeCommandFor(runId: string, journalDir: string | undefined): string {
+  return `drydock resume ${runId}${journalDir ? ` --journal-dir ${journalDir}` : ''}`;
+}
+
 export function operatorName(): string {
   let user = 'unknown';
   try {

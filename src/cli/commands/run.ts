@@ -7,7 +7,7 @@ import { parseRunbookFile } from '../../runbook/parse.js';
 import type { ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectForRunbook, connectionFlagsForJournal } from './connect.js';
-import { operatorName, runSession, type SessionFlags } from './run-session.js';
+import { operatorName, resumeCommandFor, runSession, type SessionFlags } from './run-session.js';
 
 export interface RunOptions extends ConnectionFlags, SessionFlags {
   journalDir?: string;
@@ -21,7 +21,7 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
     const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()));
     const runId = newRunId();
     const journalDir = options.journalDir ?? defaultJournalDir(io.env);
-    const journal = JournalWriter.create(journalDir, {
+    const header = {
       runId,
       runbookFile: runbook.file,
       runbookHash: runbook.hash,
@@ -29,20 +29,10 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
       connection: connectionFlagsForJournal(options),
       user: operatorName(),
       host: hostname(),
-    });
+    };
+    const journal = JournalWriter.create(journalDir, header);
     io.stderr(`drydock: run ${runId} (journal ${journal.path})\n`);
-    const progress = emptyProgress({
-      type: 'journal-header',
-      formatVersion: 1,
-      runId,
-      runbookFile: runbook.file,
-      runbookHash: runbook.hash,
-      startedAt: new Date().toISOString(),
-      connection: {},
-      user: operatorName(),
-      host: hostname(),
-    });
-    const resumeCommand = `drydock resume ${runId}${options.journalDir ? ` --journal-dir ${options.journalDir}` : ''}`;
+    const progress = emptyProgress({ type: 'journal-header', formatVersion: 1, ...header });
     return await runSession({
       runId,
       runbook,
@@ -52,7 +42,7 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
       cluster,
       flags: options,
       io,
-      resumeCommand,
+      resumeCommand: resumeCommandFor(runId, options.journalDir),
     });
   } finally {
     await cluster.close();

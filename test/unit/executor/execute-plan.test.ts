@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../src/executor/events.js';
 import { type ExecutorOptions, executePlan } from '../../../src/executor/execute-plan.js';
 import type { JournalHeader, JournalLine } from '../../../src/executor/journal.js';
+import { readClusterFacts } from '../../../src/executor/read-cluster-facts.js';
 import { emptyProgress, replayJournal } from '../../../src/executor/run-progress.js';
 import { planRollout } from '../../../src/plan/plan-rollout.js';
-import type { ClusterFacts } from '../../../src/plan/types.js';
 import type { Runbook } from '../../../src/runbook/types.js';
 import { EventLog, FakeChecks, FakeCluster, FakeSwarm, fakeClock } from '../../support/fake-cluster.js';
 import { FIVE_STAGES, runbookFrom } from '../../support/runbook-factory.js';
@@ -21,31 +21,11 @@ const header: JournalHeader = {
   host: 'test',
 };
 
-function factsOf(swarm: FakeSwarm): ClusterFacts {
-  return {
-    source: 'docker',
-    origin: 'fake',
-    services: [],
-    nodes: swarm.nodes.map((n) => ({
-      id: n.id,
-      hostname: n.hostname,
-      address: n.address,
-      role: n.role,
-      leader: n.manager?.leader ?? false,
-      availability: n.availability,
-      state: n.state,
-      ...(n.manager ? { reachability: n.manager.reachability } : {}),
-      labels: n.labels,
-      engineVersion: n.engineVersion,
-    })),
-  };
-}
-
-function setup(runbook: Runbook = runbookFrom(FIVE_STAGES), swarm = standardSwarm()) {
+async function setup(runbook: Runbook = runbookFrom(FIVE_STAGES), swarm = standardSwarm()) {
   const cluster = new FakeCluster(swarm);
   const checks = new FakeChecks();
   const log = new EventLog();
-  const plan = planRollout(runbook, factsOf(swarm));
+  const plan = planRollout(runbook, await readClusterFacts(swarm));
   const options = (overrides: Partial<ExecutorOptions> = {}): ExecutorOptions => ({
     runId: 'run-1',
     plan,
@@ -81,7 +61,7 @@ function asJournal(events: RunEvent[]): JournalLine[] {
 
 describe('executePlan', () => {
   it('runs every stage node by node, workers first and the leader last', async () => {
-    const { swarm, cluster, log, options } = setup();
+    const { swarm, cluster, log, options } = await setup();
     expect(await executePlan(options())).toBe('succeeded');
     expect(log.ofType('node-start').map((e) => e.node)).toEqual(['node2', 'node3', 'node1']);
     // Each node was drained, then re-activated; tasks moved off the drained node first.
@@ -109,7 +89,7 @@ describe('executePlan', () => {
   });
 
   it('halts on a failing command, leaves that node drained, and touches no later node', async () => {
-    const { swarm, cluster, log, options } = setup();
+    const { swarm, cluster, log, options } = await setup();
     cluster.respond = (command, node) =>
       node === 'node3' && command.includes('apt-get')
         ? { exitCode: 100, stderr: 'E: dpkg was interrupted' }
@@ -130,7 +110,7 @@ describe('executePlan', () => {
   });
 
   it('resumes from the failed stage, skipping finished nodes, and re-activates the node it drained', async () => {
-    const { swarm, cluster, log, options } = setup();
+    const { swarm, cluster, log, options } = await setup();
     cluster.respond = (command, node) =>
       node === 'node3' && command.includes('apt-get') ? { exitCode: 100 } : undefined;
     expect(await executePlan(options())).toBe('halted');
@@ -157,7 +137,7 @@ describe('executePlan', () => {
       { name: 'node1', role: 'manager', leader: true },
       { name: 'node2', availability: 'pause' },
     ]);
-    const { log, options } = setup(runbookFrom(FIVE_STAGES), swarm);
+    const { log, options } = await setup(runbookFrom(FIVE_STAGES), swarm);
     expect(await executePlan(options())).toBe('succeeded');
     expect(swarm.node('node2').availability).toBe('pause');
     const ends = log.ofType('stage-end').filter((e) => e.node === 'node2');
@@ -169,7 +149,7 @@ describe('executePlan', () => {
   });
 
   it('halts when a between-stage check fails, with the evidence', async () => {
-    const { swarm, checks, log, options } = setup();
+    const { swarm, checks, log, options } = await setup();
     checks.failWhen = (names, scope) =>
       names.includes('node-ready') &&
       scope.length === 1 &&
@@ -197,7 +177,7 @@ describe('executePlan', () => {
   });
 
   it('halts when a drain does not converge, saying what is still on the node', async () => {
-    const { swarm, log, options } = setup();
+    const { swarm, log, options } = await setup();
     swarm.stuckDrain = true;
     expect(await executePlan(options())).toBe('halted');
     expect(log.ofType('halt')[0]!.report.reason).toMatch(
@@ -207,7 +187,7 @@ describe('executePlan', () => {
   });
 
   it('halts when a node does not come back from reboot within the timeout', async () => {
-    const { cluster, log, options } = setup();
+    const { cluster, log, options } = await setup();
     cluster.noReturn.add('node2');
     expect(await executePlan(options())).toBe('halted');
     expect(log.ofType('halt')[0]!.report).toMatchObject({ node: 'node2', stage: 'reboot' });
@@ -215,7 +195,7 @@ describe('executePlan', () => {
   });
 
   it('refuses to start when another run holds the lock', async () => {
-    const { swarm, options } = setup();
+    const { swarm, options } = await setup();
     await swarm.createConfig(
       'drydock-lock',
       { 'drydock.owner': 'alice@desk', 'drydock.run-id': 'other' },
@@ -226,7 +206,7 @@ describe('executePlan', () => {
   });
 
   it('refuses an unhealthy cluster at pre-flight, unless forced with a reason', async () => {
-    const { swarm, checks, log, options } = setup();
+    const { swarm, checks, log, options } = await setup();
     checks.failWhen = (names, scope) =>
       scope.length === 3 && names.includes('services-converged')
         ? [{ check: 'services-converged', status: 'fail', message: 'web 1/2', durationMs: 1 }]
@@ -253,7 +233,7 @@ describe('executePlan', () => {
       { name: 'm2', role: 'manager' },
       { name: 'm3', role: 'manager' },
     ]);
-    const { log, options, cluster } = setup(runbookFrom(FIVE_STAGES), swarm);
+    const { log, options, cluster } = await setup(runbookFrom(FIVE_STAGES), swarm);
     // Leadership moves to m3 when m2 reboots.
     const respond = cluster.respond;
     cluster.respond = (command, node) => {
@@ -274,7 +254,7 @@ describe('executePlan', () => {
       { name: 'm3', role: 'manager' },
       { name: 'w1' },
     ]);
-    const { log, options, cluster } = setup(runbookFrom(FIVE_STAGES), swarm);
+    const { log, options, cluster } = await setup(runbookFrom(FIVE_STAGES), swarm);
     const respond = cluster.respond;
     cluster.respond = (command, node) => {
       if (command === 'reboot' && node === 'w1') swarm.node('m3').manager!.reachability = 'unreachable';
@@ -287,7 +267,7 @@ describe('executePlan', () => {
 
   it('stops at a safe point on a stop signal and reports how to resume', async () => {
     const stop = new AbortController();
-    const { cluster, log, options } = setup();
+    const { cluster, log, options } = await setup();
     cluster.respond = (command) => {
       if (command.includes('apt-get')) stop.abort();
       return undefined;
@@ -304,7 +284,7 @@ describe('executePlan', () => {
   });
 
   it('asks the operator in interactive mode: skip a stage, retry a failure', async () => {
-    const { cluster, log, options } = setup();
+    const { cluster, log, options } = await setup();
     let failures = 0;
     cluster.respond = (command, node) => {
       if (node === 'node2' && command.includes('apt-get') && failures === 0) {
@@ -339,7 +319,7 @@ checks: { between: [], afterNode: [] }
 stages:
   - { kind: run, commands: ["login \${token}"] }
 `);
-    const { cluster, log, options } = setup(rb);
+    const { cluster, log, options } = await setup(rb);
     cluster.respond = (command) => ({ stdout: `logged in with ${command.split(' ')[1]}` });
     expect(await executePlan(options())).toBe('succeeded');
     const text = JSON.stringify(log.events);
