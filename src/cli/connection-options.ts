@@ -33,7 +33,9 @@ export function applyConnectionFlags(
     ...connection.docker,
     ...(flags.manager?.length ? { managers: flags.manager, via: 'ssh' as const } : {}),
   };
-  const dockerHost = flags.dockerHost ?? (docker.via === 'env' ? env.DOCKER_HOST : undefined);
+  // DOCKER_HOST is used when asked for (via: env) or when nothing else names a manager.
+  const fromEnv = docker.via === 'env' || (docker.via === 'ssh' && docker.managers.length === 0);
+  const dockerHost = flags.dockerHost ?? (fromEnv ? env.DOCKER_HOST : undefined);
   if (docker.via === 'env' && !dockerHost) {
     throw new UsageError('connection.docker.via is env but DOCKER_HOST is not set', {
       hint: 'export DOCKER_HOST, or pass --docker-host or --manager',

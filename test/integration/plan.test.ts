@@ -68,6 +68,22 @@ describe('drydock plan against the live lab', () => {
     expect(after).toEqual(before);
   });
 
+  it('reads the cluster through --docker-host (a manager socket), read-only', async () => {
+    const lab = readLab();
+    const manager = lab.nodes.find((n) => n.role === 'manager')!;
+    const result = await runDrydock([
+      'plan',
+      'runbooks/rolling-patch.yaml',
+      '--docker-host',
+      `unix://${manager.dockerSocket}`,
+      '--format',
+      'markdown',
+    ]);
+    expect(result.exitCode, explain(result)).toBe(0);
+    expect(result.stdout).toContain('# Maintenance plan: rolling-patch');
+    expect(result.stdout).toMatch(/\| 3 \| `node1` \| manager \(leader\) \|/);
+  });
+
   it('prints the text plan of the bundled lab runbook', async () => {
     const result = await runDrydock(['plan', 'runbooks/lab-rolling-patch.yaml']);
     expect(result.exitCode, explain(result)).toBe(0);
