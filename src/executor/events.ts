@@ -81,4 +81,6 @@ export interface OperatorGate {
   onFailure(node: string, stage: string, details: string): Promise<FailureDecision>;
   /** A `prompt` stage: true to continue. */
   confirm(node: string, message: string): Promise<boolean>;
+  /** Services did not converge: true to force-update them and check again. */
+  offerRemediation?(node: string, services: string[]): Promise<boolean>;
 }

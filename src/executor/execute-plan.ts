@@ -419,6 +419,21 @@ class Executor {
         this.stageEnd(node, stage, result.outcome, durationMs, result.message);
         return;
       }
+      if (result.checks && (await this.remediate(node, result.checks))) {
+        const names = unique(result.checks.map((c) => c.check));
+        const again = await this.runChecks(names, [node.name], node.name, stage.name);
+        if (again.ok) {
+          this.stageEnd(
+            node,
+            stage,
+            'succeeded',
+            this.o.clock.now() - startedAt,
+            'converged after force-update',
+          );
+          return;
+        }
+        result = again;
+      }
       this.stageEnd(node, stage, 'failed', durationMs, result.reason);
       if (this.o.stopSignal.aborted) this.interrupt(node.name, stage.name);
       const decision = await this.decideOnFailure(node, stage, result);
@@ -429,6 +444,33 @@ class Executor {
       }
       this.haltWith(node, stage, result.reason, result.command, result.checks);
     }
+  }
+
+  /**
+   * Interactive only: services that did not converge may be force-updated (`docker service
+   * update --force`) if the operator agrees. Unattended runs never do this here; the
+   * services-converged check's own `remediate` option covers that, opt-in.
+   */
+  private async remediate(node: PlannedNode, failed: CheckResult[]): Promise<boolean> {
+    const gate = this.o.gate;
+    if (!gate?.offerRemediation || this.halted) return false;
+    const services = unique(
+      failed
+        .filter((c) => c.check === 'services-converged')
+        .map((c) => (c.evidence as { service?: string } | undefined)?.service)
+        .filter((s): s is string => typeof s === 'string'),
+    );
+    if (services.length === 0) return false;
+    if (!(await this.ask(() => gate.offerRemediation!(node.name, services)))) return false;
+    const swarm = await this.o.cluster.swarm();
+    const all = await swarm.listServices();
+    for (const name of services) {
+      const service = all.find((s) => s.name === name);
+      if (!service) continue;
+      await swarm.forceUpdateService(service.id);
+      this.progressNote(node.name, `force-updated service ${name} (operator's choice)`);
+    }
+    return true;
   }
 
   private async decideOnFailure(

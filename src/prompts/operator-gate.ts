@@ -88,6 +88,10 @@ export function createInquirerGate(opts: InquirerGateOptions = {}): OperatorGate
         'abort',
       );
     },
+    offerRemediation(node, services) {
+      const message = `${node}: ${services.join(', ')} did not converge. Force-update (docker service update --force) and check again?`;
+      return withPrompt(() => confirm({ message, default: false }, context()), false);
+    },
     confirm(node, message) {
       return withPrompt(() => confirm({ message: `${node}: ${message}`, default: false }, context()), false);
     },

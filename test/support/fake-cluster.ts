@@ -129,7 +129,10 @@ export class FakeSwarm implements SwarmApi {
   async listTasks(filter?: { service?: string; node?: string }) {
     return structuredClone(this.tasks.filter((t) => !filter?.node || t.nodeId === filter.node));
   }
-  async forceUpdateService() {}
+  forced: string[] = [];
+  async forceUpdateService(id: string) {
+    this.forced.push(id);
+  }
   async inspectNetwork(): Promise<never> {
     throw new Error('not in the fake');
   }

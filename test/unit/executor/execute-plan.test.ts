@@ -309,6 +309,39 @@ describe('executePlan', () => {
     expect(log.ofType('rebooted').map((e) => e.node)).toEqual(['node2', 'node1']);
   });
 
+  it('offers a force-update when services do not converge (interactive), then checks again', async () => {
+    const { swarm, checks, log, options } = await setup();
+    checks.failWhen = (names, scope) =>
+      names.includes('node-ready') && scope.length === 1 && scope[0] === 'node2' && swarm.forced.length === 0
+        ? [
+            { check: 'node-ready', node: 'node2', status: 'pass', message: 'ok', durationMs: 1 },
+            {
+              check: 'services-converged',
+              status: 'fail',
+              message: 'web 1/2',
+              evidence: { service: 'web' },
+              durationMs: 1,
+            },
+          ]
+        : undefined;
+    const offered: string[][] = [];
+    const gate = {
+      beforeStage: async () => 'continue' as const,
+      onFailure: async () => 'abort' as const,
+      confirm: async () => true,
+      offerRemediation: async (_node: string, services: string[]) => {
+        offered.push(services);
+        return true;
+      },
+    };
+    expect(await executePlan(options({ gate }))).toBe('succeeded');
+    expect(offered).toEqual([['web']]);
+    expect(swarm.forced).toEqual(['svc-web']);
+    expect(log.ofType('stage-end').find((e) => e.node === 'node2' && e.stage === 'drain')?.message).toBe(
+      'converged after force-update',
+    );
+  });
+
   it('masks secret values that show up in command output', async () => {
     const rb = runbookFrom(`
 version: 1
