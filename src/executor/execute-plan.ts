@@ -662,7 +662,7 @@ class Executor {
       const text = renderCommand(stage.command.template, this.scopeFor(node), { reveal: true }).text;
       const outcome = await rebootNode(this.o.cluster, node.name, stage, text, {
         clock: this.o.clock,
-        sudo: this.o.runbook.connection.ssh.sudo,
+        sudo: stage.sudo,
         signal: this.o.cancelSignal,
         onProgress: (message) => this.progressNote(node.name, message, stage.name),
       });

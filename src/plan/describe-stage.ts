@@ -17,7 +17,7 @@ export function describeStage(stage: PlannedStage): string[] {
       ];
     case 'reboot':
       return [
-        `$ ${stage.command.display}`,
+        `$ ${stage.sudo ? 'sudo ' : ''}${stage.command.display}`,
         `wait up to ${formatDuration(stage.returnTimeoutMs)} for the node to return`,
       ];
     case 'activate':

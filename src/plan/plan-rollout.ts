@@ -211,7 +211,12 @@ function planNode(
     );
   }
   if (node.state !== 'ready') notes.push(`state is ${node.state}: pre-flight will refuse unless --force`);
-  const scope: SubstitutionScope = { variables: runbook.variables, node, runbook: { name: runbook.name } };
+  const scope: StageScope = {
+    variables: runbook.variables,
+    node,
+    runbook: { name: runbook.name },
+    sudo: runbook.connection.ssh.sudo,
+  };
   const stages = runbook.stages.map((stage, index) =>
     planStage(stage, index, scope, node, runbook.checks.between),
   );
@@ -240,10 +245,13 @@ type StagePlanners = {
   [K in Stage['kind']]: (
     stage: Extract<Stage, { kind: K }>,
     base: BaseStage,
-    scope: SubstitutionScope,
+    scope: StageScope,
     node: NodeFacts,
   ) => PlannedStage;
 };
+/** Substitution scope plus the connection facts a stage plan needs. */
+type StageScope = SubstitutionScope & { sudo: boolean };
+
 interface BaseStage {
   index: number;
   name: string;
@@ -280,6 +288,7 @@ const stagePlanners: StagePlanners = {
     when: stage.when,
     requiredFile: stage.requiredFile,
     command: planCommand(stage.command, scope),
+    sudo: scope.sudo,
     returnTimeoutMs: stage.returnTimeoutMs,
     conditions: [
       ...base.conditions,
@@ -312,7 +321,7 @@ const stagePlanners: StagePlanners = {
 function planStage(
   stage: Stage,
   index: number,
-  scope: SubstitutionScope,
+  scope: StageScope,
   node: NodeFacts,
   between: CheckName[],
 ): PlannedStage {
@@ -326,7 +335,7 @@ function planStage(
   const planner = stagePlanners[stage.kind] as (
     s: Stage,
     b: BaseStage,
-    sc: SubstitutionScope,
+    sc: StageScope,
     n: NodeFacts,
   ) => PlannedStage;
   return planner(stage, base, scope, node);

@@ -68,6 +68,8 @@ export type PlannedStage =
       when: 'always' | 'if-required';
       requiredFile: string;
       command: PlannedCommand;
+      /** Run the reboot command with sudo (connection.ssh.sudo). */
+      sudo: boolean;
       returnTimeoutMs: number;
     })
   | (PlannedStageBase<'activate'> & { timeoutMs: number; skipReason?: string })
