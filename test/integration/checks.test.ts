@@ -1,194 +1,22 @@
-// The check catalogue against the real namespace lab: each check passes on a healthy lab and
-// fails with the right evidence under a real fault (route deleted, engine stopped, port
-// blocked, link cut…). Until src/transport/cluster.ts lands, the ports are wired here from the
-// real SSH adapter (ssh.ts) and a thin dockerode adapter over each node's engine socket.
-import Docker from 'dockerode';
+// The check catalogue against the real namespace lab, through the shipped code path: the
+// cluster connection (SSH sessions, engine APIs over forwarded channels, manager failover) and
+// the executor's check runner. Each check passes on a healthy lab and fails with the right
+// evidence under a real fault (route deleted, engine stopped, port blocked, link cut…).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCheckOptions } from '../../src/checks/catalogue.js';
-import { runChecks, takeBaseline } from '../../src/checks/run-checks.js';
 import type { Baseline, CheckName, CheckResult } from '../../src/checks/types.js';
-import { systemClock } from '../../src/executor/ports.js';
-import type { CheckOptions } from '../../src/runbook/types.js';
-import { createSshShellFactory } from '../../src/transport/ssh.js';
-import type {
-  EngineInfo,
-  NodeShell,
-  SwarmApi,
-  SwarmEvent,
-  SwarmNetwork,
-  SwarmNode,
-  SwarmService,
-  SwarmTask,
-} from '../../src/transport/types.js';
+import { createCheckRunner } from '../../src/executor/check-runner.js';
+import { type CheckRunnerPort, type ClusterPort, systemClock } from '../../src/executor/ports.js';
+import { parseRunbookText } from '../../src/runbook/parse.js';
+import type { CheckOptions, Runbook } from '../../src/runbook/types.js';
+import { type ClusterConnection, connectCluster } from '../../src/transport/cluster.js';
 import { healFault, injectFault, type LabInfo, labDocker, readLab } from '../lab/lab.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: raw Engine API JSON
-type Raw = any;
-
-function engineApi(socketPath: string, label: string): SwarmApi {
-  const docker = new Docker({ socketPath, timeout: 8000 });
-  const toNode = (n: Raw): SwarmNode => ({
-    id: n.ID,
-    version: n.Version?.Index ?? 0,
-    hostname: n.Description?.Hostname ?? '',
-    role: n.Spec?.Role,
-    availability: n.Spec?.Availability,
-    state: n.Status?.State,
-    address: n.Status?.Addr ?? '',
-    labels: n.Spec?.Labels ?? {},
-    engineVersion: n.Description?.Engine?.EngineVersion ?? '',
-    ...(n.ManagerStatus
-      ? {
-          manager: {
-            leader: Boolean(n.ManagerStatus.Leader),
-            reachability: n.ManagerStatus.Reachability,
-            addr: n.ManagerStatus.Addr,
-          },
-        }
-      : {}),
-  });
-  return {
-    endpoint: label,
-    ping: async () => {
-      await docker.ping();
-    },
-    info: async (): Promise<EngineInfo> => {
-      const i: Raw = await docker.info();
-      return {
-        nodeId: i.Swarm?.NodeID ?? '',
-        hostname: i.Name,
-        serverVersion: i.ServerVersion,
-        localNodeState: i.Swarm?.LocalNodeState ?? '',
-        controlAvailable: Boolean(i.Swarm?.ControlAvailable),
-        error: i.Swarm?.Error ?? '',
-        managers: i.Swarm?.Managers ?? 0,
-        nodes: i.Swarm?.Nodes ?? 0,
-      };
-    },
-    listNodes: async () => ((await docker.listNodes()) as Raw[]).map(toNode),
-    inspectNode: async (id) => toNode(await docker.getNode(id).inspect()),
-    setNodeAvailability: async () => {
-      throw new Error('read-only adapter');
-    },
-    listServices: async (): Promise<SwarmService[]> =>
-      ((await docker.listServices({ status: true } as Raw)) as unknown as Raw[]).map((s) => ({
-        id: s.ID,
-        name: s.Spec.Name,
-        version: s.Version.Index,
-        mode: s.Spec.Mode?.Replicated ? 'replicated' : s.Spec.Mode?.Global ? 'global' : 'other',
-        replicas: s.Spec.Mode?.Replicated?.Replicas,
-        runningTasks: s.ServiceStatus?.RunningTasks,
-        desiredTasks: s.ServiceStatus?.DesiredTasks,
-        updateState: s.UpdateStatus?.State,
-        ports: (s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports ?? []).map((p: Raw) => ({
-          published: p.PublishedPort,
-          target: p.TargetPort,
-          protocol: p.Protocol ?? 'tcp',
-          mode: p.PublishMode ?? 'ingress',
-        })),
-        endpointMode: s.Spec.EndpointSpec?.Mode ?? 'vip',
-        virtualIps: (s.Endpoint?.VirtualIPs ?? []).map((v: Raw) => ({
-          networkId: v.NetworkID,
-          addr: v.Addr,
-        })),
-        networks: (s.Spec.TaskTemplate?.Networks ?? []).map((n: Raw) => n.Target),
-        constraints: s.Spec.TaskTemplate?.Placement?.Constraints ?? [],
-        labels: s.Spec.Labels ?? {},
-      })),
-    listTasks: async (f = {}): Promise<SwarmTask[]> => {
-      const filters: Record<string, string[]> = {};
-      if (f.service) filters.service = [f.service];
-      if (f.node) filters.node = [f.node];
-      if (f.desiredState) filters['desired-state'] = [f.desiredState];
-      return ((await docker.listTasks({ filters } as Raw)) as unknown as Raw[]).map((t) => ({
-        id: t.ID,
-        serviceId: t.ServiceID,
-        nodeId: t.NodeID,
-        slot: t.Slot,
-        desiredState: t.DesiredState,
-        state: t.Status?.State,
-        error: t.Status?.Err,
-        message: t.Status?.Message,
-        timestamp: t.Status?.Timestamp,
-        containerId: t.Status?.ContainerStatus?.ContainerID,
-        addresses: (t.NetworksAttachments ?? []).flatMap((a: Raw) => a.Addresses ?? []),
-      }));
-    },
-    forceUpdateService: async () => {
-      throw new Error('read-only adapter');
-    },
-    inspectNetwork: async (idOrName, verbose = false): Promise<SwarmNetwork> => {
-      const n: Raw = await docker.getNetwork(idOrName).inspect({ verbose } as Raw);
-      const services: SwarmNetwork['services'] = {};
-      for (const [name, s] of Object.entries<Raw>(n.Services ?? {})) {
-        services[name] = {
-          vip: s.VIP,
-          tasks: (s.Tasks ?? []).map((t: Raw) => ({ name: t.Name, endpointIp: t.EndpointIP })),
-        };
-      }
-      return {
-        id: n.Id,
-        name: n.Name,
-        driver: n.Driver,
-        scope: n.Scope,
-        ingress: Boolean(n.Ingress),
-        peers: (n.Peers ?? []).map((p: Raw) => ({ name: p.Name, ip: p.IP })),
-        services,
-      };
-    },
-    listContainers: async () => [],
-    listConfigs: async () => [],
-    createConfig: async () => {
-      throw new Error('read-only adapter');
-    },
-    removeConfig: async () => {
-      throw new Error('read-only adapter');
-    },
-    // Polling fallback only: the checks' poll interval covers it.
-    events: (_f, signal): AsyncIterable<SwarmEvent> => ({
-      async *[Symbol.asyncIterator]() {
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-      },
-    }),
-    close: async () => {},
-  };
-}
+import { labRunbook } from '../support/lab-runbook.js';
 
 let lab: LabInfo;
-const shells = new Map<string, NodeShell>();
-const factory = createSshShellFactory({ keepaliveIntervalMs: 1000, keepaliveCountMax: 2 });
-
-async function shellOf(name: string): Promise<NodeShell> {
-  const existing = shells.get(name);
-  if (existing?.connected) return existing;
-  const n = lab.nodes.find((x) => x.name === name)!;
-  const shell = await factory.connect({
-    node: name,
-    host: n.ip,
-    port: 22,
-    user: lab.user,
-    identityFile: lab.sshKey,
-    agent: false,
-    knownHostsFile: lab.knownHosts,
-    hostKeyPolicy: 'strict',
-    useSshConfig: false,
-    connectTimeoutMs: 4000,
-  });
-  shells.set(name, shell);
-  return shell;
-}
-
-const engines = new Map<string, SwarmApi>();
-const engineOf = async (name: string) => {
-  const n = lab.nodes.find((x) => x.name === name)!;
-  if (!engines.has(name)) engines.set(name, engineApi(n.dockerSocket, `${name} socket`));
-  return engines.get(name)!;
-};
-/** The cluster API through a manager other than `avoid` (a stopped engine must not be the one asked). */
-const managerApi = (avoid?: string) =>
-  engineOf(lab.nodes.find((n) => n.role === 'manager' && n.name !== avoid)!.name);
+const labManagers = readLab().nodes.filter((n) => n.role === 'manager').length;
+let cluster: ClusterConnection;
+let runbook: Runbook;
 
 function options(timeoutMs: number): CheckOptions {
   return {
@@ -196,6 +24,25 @@ function options(timeoutMs: number): CheckOptions {
     'ip-route': { onDiff: 'warn', requireDefaultRoute: true },
     'published-ports': { timeoutMs, paths: { '8080': '/' }, fromCluster: true, connectTimeoutMs: 1500 },
   };
+}
+
+/** The executor's check runner with these options; `avoid` keeps a faulted manager from being asked. */
+function runnerFor(timeoutMs: number, avoid?: string): CheckRunnerPort {
+  const port: ClusterPort = avoid
+    ? {
+        swarm: () => cluster.swarmAvoiding(avoid),
+        swarmAvoiding: (n) => cluster.swarmAvoiding(n),
+        shellOf: (n) => cluster.shellOf(n),
+        reconnect: (n) => cluster.reconnect(n),
+        engineOf: (n) => cluster.engineOf(n),
+        close: async () => {},
+      }
+    : cluster;
+  return createCheckRunner(
+    port,
+    { ...runbook, checks: { ...runbook.checks, options: options(timeoutMs) } },
+    systemClock,
+  );
 }
 
 async function check(
@@ -208,19 +55,16 @@ async function check(
     expect?: Record<string, 'active' | 'drain'>;
   } = {},
 ): Promise<CheckResult[]> {
-  return runChecks(names, {
-    scope: over.scope ?? lab.nodes.map((n) => n.name),
-    swarm: await managerApi(over.avoid),
-    engineOf,
-    shellOf,
-    expectedAvailability: over.expect ?? {},
-    rebootedFrom: {},
-    stageStartedAt: new Date(),
-    options: options(over.timeoutMs ?? 5000),
-    now: systemClock.now,
-    sleep: systemClock.sleep,
-    ...(over.baseline ? { baseline: over.baseline } : {}),
-  });
+  return runnerFor(over.timeoutMs ?? 5000, over.avoid).run(
+    names,
+    over.scope ?? lab.nodes.map((n) => n.name),
+    {
+      expectedAvailability: over.expect ?? {},
+      rebootedFrom: {},
+      stageStartedAt: new Date(),
+      ...(over.baseline ? { baseline: over.baseline } : {}),
+    },
+  );
 }
 
 const of = (results: CheckResult[], name: CheckName, node?: string) =>
@@ -232,6 +76,8 @@ const dk = () => labDocker(lab.nodes[0]!.name, lab);
 
 beforeAll(async () => {
   lab = readLab();
+  runbook = parseRunbookText(labRunbook({ name: 'checks-test' }), 'checks-test.yaml');
+  cluster = await connectCluster(runbook.connection);
   // An overlay network and a dnsrr service on it, so overlay-dns has something to resolve.
   await dk()('network', 'create', '-d', 'overlay', 'ddxdns');
   const r = await dk()(
@@ -257,7 +103,7 @@ beforeAll(async () => {
   expect(r.exitCode, r.stderr).toBe(0);
   const converged = await check(['services-converged'], { timeoutMs: 60_000 });
   expect(statuses(converged), JSON.stringify(converged)).toEqual(['pass services-converged -']);
-  baseline = await takeBaseline({ swarm: await managerApi(), shellOf });
+  baseline = await runnerFor(5000).takeBaseline(lab.nodes.map((n) => n.name));
 });
 
 /** Re-runs checks until `done` holds: swarm notices a dead engine or a cut link only after its heartbeat expires. */
@@ -277,7 +123,7 @@ async function eventually(
 afterAll(async () => {
   await dk()('service', 'rm', 'dnsprobe');
   await dk()('network', 'rm', 'ddxdns').catch(() => {});
-  await Promise.all([...shells.values()].map((s) => s.close()));
+  await cluster?.close();
 });
 
 describe('the check catalogue on a healthy lab', () => {
@@ -349,10 +195,10 @@ describe('the checks under real faults', () => {
   });
 
   it('published-ports fails on the node whose port is blocked with iptables', async () => {
-    const tasks = await (await managerApi()).listTasks({ desiredState: 'running' });
-    const services = await (await managerApi()).listServices();
-    const web = services.find((s) => s.name === 'web')!;
-    const nodes = await (await managerApi()).listNodes();
+    const swarm = await cluster.swarm();
+    const tasks = await swarm.listTasks({ desiredState: 'running' });
+    const web = (await swarm.listServices()).find((s) => s.name === 'web')!;
+    const nodes = await swarm.listNodes();
     const webNode = nodes.find((n) =>
       tasks.some((t) => t.serviceId === web.id && t.nodeId === n.id),
     )!.hostname;
@@ -401,8 +247,8 @@ describe('the checks under real faults', () => {
 
   it('ip-route reports the unreachable node when sshd is stopped, without throwing', async () => {
     const node = lab.nodes[2]!.name;
-    shells.get(node)?.close();
-    shells.delete(node);
+    // The open session would survive sshd stopping; drop it so the check must reconnect.
+    await (await cluster.shellOf(node)).close();
     await injectFault('sshd', node);
     try {
       const results = await check(['ip-route', 'clock-skew'], { scope: [node], baseline });
@@ -412,6 +258,9 @@ describe('the checks under real faults', () => {
       });
     } finally {
       await healFault('sshd', node);
+      // Re-open the node as the executor does after losing it. shellOf() alone would revive the
+      // shell but keep the engine API's keep-alive sockets on the dead connection (they hang).
+      await cluster.reconnect(node);
     }
   });
 
@@ -437,70 +286,75 @@ describe('the checks under real faults', () => {
       90_000,
     );
 
-  it('swarm-state and manager-quorum fail when dockerd stops on a manager', async () => {
-    const mgrs = lab.nodes.filter((n) => n.role === 'manager');
-    if (mgrs.length < 3) return;
-    const node = mgrs[2]!.name;
-    await injectFault('dockerd', node);
-    try {
-      const results = await eventually(
-        () =>
-          check(['swarm-state', 'manager-quorum', 'node-ready'], {
-            scope: [node],
-            timeoutMs: 0,
-            avoid: node,
-          }),
-        (rs) => of(rs, 'swarm-state', node)[0]?.status === 'fail' && unreachableOf(rs).includes(node),
-      );
-      expect(of(results, 'swarm-state', node)[0]).toMatchObject({
-        status: 'fail',
-        message: expect.stringMatching(/engine unreachable/),
-      });
-      expect(of(results, 'manager-quorum')[0]).toMatchObject({
-        status: 'fail',
-        evidence: { unreachable: [node], quorum: true },
-      });
-      // Swarm keeps a manager whose engine stopped "ready" for a long time: recorded, not asserted.
-      console.log(
-        `node-ready with dockerd stopped on ${node}: ${of(results, 'node-ready', node)[0]?.message}`,
-      );
-    } finally {
-      await healFault('dockerd', node);
-    }
-    const healed = await quorumHealthy();
-    expect(
-      healed.filter((r) => r.status !== 'pass'),
-      JSON.stringify(healed),
-    ).toEqual([]);
-  });
+  // Needs DRYDOCK_LAB_MANAGERS=3: reported as skipped on a smaller lab, never as passed.
+  it.skipIf(labManagers < 3)(
+    'swarm-state and manager-quorum fail when dockerd stops on a manager',
+    async () => {
+      const mgrs = lab.nodes.filter((n) => n.role === 'manager');
+      const node = mgrs[2]!.name;
+      await injectFault('dockerd', node);
+      try {
+        const results = await eventually(
+          () =>
+            check(['swarm-state', 'manager-quorum', 'node-ready'], {
+              scope: [node],
+              timeoutMs: 0,
+              avoid: node,
+            }),
+          (rs) => of(rs, 'swarm-state', node)[0]?.status === 'fail' && unreachableOf(rs).includes(node),
+        );
+        expect(of(results, 'swarm-state', node)[0]).toMatchObject({
+          status: 'fail',
+          message: expect.stringMatching(/engine unreachable/),
+        });
+        expect(of(results, 'manager-quorum')[0]).toMatchObject({
+          status: 'fail',
+          evidence: { unreachable: [node], quorum: true },
+        });
+        // Swarm keeps a manager whose engine stopped "ready" for a long time: recorded, not asserted.
+        console.log(
+          `node-ready with dockerd stopped on ${node}: ${of(results, 'node-ready', node)[0]?.message}`,
+        );
+      } finally {
+        await healFault('dockerd', node);
+      }
+      const healed = await quorumHealthy();
+      expect(
+        healed.filter((r) => r.status !== 'pass'),
+        JSON.stringify(healed),
+      ).toEqual([]);
+    },
+  );
 
-  it('manager-quorum fails listing a manager that is cut off, and recovers', async () => {
-    const mgrs = lab.nodes.filter((n) => n.role === 'manager');
-    if (mgrs.length < 3) return;
-    const node = mgrs[1]!.name;
-    expect((await quorumHealthy()).every((r) => r.status === 'pass')).toBe(true);
-    await injectFault('cut-link', node);
-    try {
-      const results = await eventually(
-        () => check(['manager-quorum'], { timeoutMs: 0, avoid: node }),
-        (rs) => unreachableOf(rs).includes(node),
+  it.skipIf(labManagers < 3)(
+    'manager-quorum fails listing a manager that is cut off, and recovers',
+    async () => {
+      const mgrs = lab.nodes.filter((n) => n.role === 'manager');
+      const node = mgrs[1]!.name;
+      expect((await quorumHealthy()).every((r) => r.status === 'pass')).toBe(true);
+      await injectFault('cut-link', node);
+      try {
+        const results = await eventually(
+          () => check(['manager-quorum'], { timeoutMs: 0, avoid: node }),
+          (rs) => unreachableOf(rs).includes(node),
+        );
+        expect(of(results, 'manager-quorum')[0]).toMatchObject({
+          status: 'fail',
+          message: `unreachable managers: ${node}`,
+          evidence: { unreachable: [node], quorum: true },
+        });
+      } finally {
+        await healFault('cut-link', node);
+      }
+      const healed = await eventually(
+        () => check(['manager-quorum', 'ingress-peers'], { timeoutMs: 0 }),
+        (rs) => rs.every((r) => r.status === 'pass'),
+        90_000,
       );
-      expect(of(results, 'manager-quorum')[0]).toMatchObject({
-        status: 'fail',
-        message: `unreachable managers: ${node}`,
-        evidence: { unreachable: [node], quorum: true },
-      });
-    } finally {
-      await healFault('cut-link', node);
-    }
-    const healed = await eventually(
-      () => check(['manager-quorum', 'ingress-peers'], { timeoutMs: 0 }),
-      (rs) => rs.every((r) => r.status === 'pass'),
-      90_000,
-    );
-    expect(
-      healed.filter((r) => r.status !== 'pass'),
-      JSON.stringify(healed),
-    ).toEqual([]);
-  });
+      expect(
+        healed.filter((r) => r.status !== 'pass'),
+        JSON.stringify(healed),
+      ).toEqual([]);
+    },
+  );
 });
