@@ -104,6 +104,7 @@ describe('check table', () => {
       node: 'node2',
       status: 'fail' as const,
       message: 'default route is gone',
+      evidence: { removed: ['default via 10.0.0.1 dev eth0'] },
       durationMs: 4,
     },
     {
@@ -118,6 +119,7 @@ describe('check table', () => {
       [
         'STATUS  CHECK           NODE       MESSAGE',
         'FAIL    ip-route        node2      default route is gone',
+        '                                   evidence: {"removed":["default via 10.0.0.1 dev eth0"]}',
         'PASS    manager-quorum  (cluster)  1/1 managers reachable',
         'PASS    node-ready      node1      ready, active',
         '',
