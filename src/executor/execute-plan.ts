@@ -117,6 +117,7 @@ class Executor {
     this.emit({ type: 'run-start', runId, plan, resumed, mode, at: this.at() });
     let lockTaken = false;
     try {
+      this.refuseOutsideWindow();
       await this.connectAll();
       const swarm = await this.o.cluster.swarm();
       const { adopted } = await acquireLock(swarm, { ...this.o.lock, runId, now: this.o.clock.now() });
@@ -323,6 +324,23 @@ class Executor {
       await this.o.clock.sleep(ms, this.o.stopSignal);
     }
     this.checkWindow();
+  }
+
+  /** Never start outside the maintenance window (a resume is a start too). */
+  private refuseOutsideWindow(): void {
+    const { windowStart, windowEnd } = this.o.plan.rollout;
+    const now = this.o.clock.now();
+    if (windowStart && now < Date.parse(windowStart)) {
+      throw new Halt(
+        'refused',
+        '',
+        'window',
+        `the maintenance window opens at ${windowStart}; not starting before it`,
+      );
+    }
+    if (windowEnd && now > Date.parse(windowEnd)) {
+      throw new Halt('refused', '', 'window', `the maintenance window closed at ${windowEnd}; not starting`);
+    }
   }
 
   private checkWindow(): void {

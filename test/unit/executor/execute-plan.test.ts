@@ -342,6 +342,23 @@ describe('executePlan', () => {
     );
   });
 
+  it('refuses to start outside the maintenance window, and starts no new node after it closes', async () => {
+    // The fake clock starts at 2026-11-28T22:00:00Z.
+    const early = runbookFrom(`${FIVE_STAGES}\nrollout: { window: { start: "2026-11-28T23:00:00Z" } }\n`);
+    const a = await setup(early);
+    expect(await executePlan(a.options())).toBe('refused');
+    expect(a.log.ofType('halt')[0]!.report.reason).toMatch(/window opens at 2026-11-28T23:00:00/);
+    expect(a.swarm.calls).toEqual([]);
+    // Closes after the first node (the fake clock advances with each wait).
+    const closing = runbookFrom(
+      `${FIVE_STAGES}\nrollout: { soakBetweenNodes: 30m, window: { end: "2026-11-28T22:10:00Z" } }\n`,
+    );
+    const b = await setup(closing);
+    expect(await executePlan(b.options())).toBe('interrupted');
+    expect(b.log.ofType('node-start').map((e) => e.node)).toEqual(['node2']);
+    expect(b.swarm.node('node2').availability).toBe('active');
+  });
+
   it('masks secret values that show up in command output', async () => {
     const rb = runbookFrom(`
 version: 1
