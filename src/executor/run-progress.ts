@@ -115,10 +115,13 @@ export function replayJournal(lines: JournalLine[]): RunProgress {
   const [first, ...rest] = lines;
   const progress = emptyProgress(first as JournalHeader);
   for (const line of rest) applyEvent(progress, line as RunEvent);
-  if (progress.outcome === 'running') {
+  if (progress.outcome === 'running' || progress.outcome === 'unknown') {
     // Killed without a goodbye: the last started stage without an end is where it stopped.
     const open = findOpenStage(rest as RunEvent[]);
-    if (open) progress.stoppedAt = { ...open, reason: 'the process ended mid-stage (killed?)' };
+    if (open) {
+      progress.outcome = 'running';
+      progress.stoppedAt = { ...open, reason: 'the process ended mid-stage (killed?)' };
+    }
   }
   return progress;
 }
