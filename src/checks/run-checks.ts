@@ -45,13 +45,66 @@ export function createFactsCache(
 }
 
 /**
+ * The swarm API as the checks of one round share it: the read-only list calls every check makes
+ * (nodes, services, tasks) go to the manager once per round, not once per check and node. A check
+ * that sleeps is about to re-poll, so every sleep ends the round's view and the next read is fresh.
+ * Failed calls are not kept.
+ */
+export function createRoundCache(swarm: SwarmApi): { swarm: SwarmApi; expire: () => void } {
+  let reads = new Map<string, Promise<unknown>>();
+  // A write or a sleep ends the round's view.
+  const expire = () => {
+    reads = new Map();
+  };
+  const shared = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+    const cached = reads.get(key) as Promise<T> | undefined;
+    if (cached) return cached;
+    const current = reads;
+    const reading = read();
+    current.set(key, reading);
+    reading.catch(() => {
+      if (current.get(key) === reading) current.delete(key);
+    });
+    return reading;
+  };
+  const cachedSwarm: SwarmApi = {
+    get endpoint() {
+      return swarm.endpoint;
+    },
+    ping: () => swarm.ping(),
+    info: () => swarm.info(),
+    listNodes: () => shared('nodes', () => swarm.listNodes()),
+    inspectNode: (id) => shared(`node ${id}`, () => swarm.inspectNode(id)),
+    setNodeAvailability: (id, version, availability) =>
+      swarm.setNodeAvailability(id, version, availability).finally(expire),
+    listServices: () => shared('services', () => swarm.listServices()),
+    listTasks: (filter = {}) =>
+      shared(`tasks ${filter.service ?? ''} ${filter.node ?? ''} ${filter.desiredState ?? ''}`, () =>
+        swarm.listTasks(filter),
+      ),
+    forceUpdateService: (id) => swarm.forceUpdateService(id).finally(expire),
+    inspectNetwork: (idOrName, verbose) => swarm.inspectNetwork(idOrName, verbose),
+    listContainers: () => swarm.listContainers(),
+    listConfigs: (nameFilter) => swarm.listConfigs(nameFilter),
+    createConfig: (name, labels, data) => swarm.createConfig(name, labels, data),
+    removeConfig: (id) => swarm.removeConfig(id),
+    events: (filters, signal) => swarm.events(filters, signal),
+    close: () => swarm.close(),
+  };
+  return { swarm: cachedSwarm, expire };
+}
+
+/**
  * Runs the named checks in parallel for one round. Never throws for an unreachable node or a
  * failing API: a check that throws becomes a failed result with the error as evidence.
  */
 export async function runChecks(names: CheckName[], rawCtx: RunChecksContext): Promise<CheckResult[]> {
-  const nodes = rawCtx.nodes ?? (await rawCtx.swarm.listNodes().catch(() => [] as SwarmNode[]));
+  const round = createRoundCache(rawCtx.swarm);
+  const nodes = rawCtx.nodes ?? (await round.swarm.listNodes().catch(() => [] as SwarmNode[]));
   const ctx: CheckContext = {
     ...rawCtx,
+    swarm: round.swarm,
+    sleep: (ms, signal) => rawCtx.sleep(ms, signal).finally(round.expire),
     nodes,
     factsOf: createFactsCache(rawCtx, nodes, { sudo: rawCtx.sudo ?? false }),
   };

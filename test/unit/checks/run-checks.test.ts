@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defaultCheckOptions } from '../../../src/checks/catalogue.js';
-import { runChecks, summarizeChecks, takeBaseline } from '../../../src/checks/run-checks.js';
+import {
+  createRoundCache,
+  runChecks,
+  summarizeChecks,
+  takeBaseline,
+} from '../../../src/checks/run-checks.js';
 import { renderCheckJson, renderCheckTable } from '../../../src/report/check-table.js';
 import { FakeShell, FakeSwarm, fakeClock, manager, node } from './fakes.js';
 
@@ -87,6 +92,75 @@ describe('takeBaseline', () => {
         },
       }),
     ).rejects.toMatchObject({ code: 'DRYDOCK_CONNECTION' });
+  });
+});
+
+describe('the round cache', () => {
+  it('asks the manager once per round for the lists every check reads', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [manager('node1', true), node('node2'), node('node3')];
+    const calls: string[] = [];
+    const listNodes = swarm.listNodes.bind(swarm);
+    const listServices = swarm.listServices.bind(swarm);
+    const listTasks = swarm.listTasks.bind(swarm);
+    swarm.listNodes = async () => {
+      calls.push('nodes');
+      return listNodes();
+    };
+    swarm.listServices = async () => {
+      calls.push('services');
+      return listServices();
+    };
+    swarm.listTasks = async (f) => {
+      calls.push(`tasks ${JSON.stringify(f ?? {})}`);
+      return listTasks(f);
+    };
+    const clock = fakeClock();
+    const results = await runChecks(
+      [
+        'node-ready',
+        'manager-quorum',
+        'services-converged',
+        'published-ports',
+        'ingress-mesh',
+        'engine-version',
+      ],
+      {
+        scope: ['node1', 'node2', 'node3'],
+        swarm,
+        engineOf: async () => swarm,
+        shellOf: async (n) => new FakeShell(n, () => ({ stdout: captured })),
+        expectedAvailability: {},
+        rebootedFrom: {},
+        stageStartedAt: new Date(clock.now()),
+        options: defaultCheckOptions(0),
+        now: clock.now,
+        sleep: clock.sleep,
+      },
+    );
+    expect(results.filter((r) => r.status === 'fail')).toEqual([]);
+    expect(calls.filter((c) => c === 'nodes')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'services')).toHaveLength(1);
+    expect(new Set(calls).size).toBe(calls.length);
+  });
+
+  it('reads fresh after a sleep or a write, and never keeps a failure', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [manager('node1', true)];
+    const { swarm: cached, expire } = createRoundCache(swarm);
+    expect((await cached.listNodes())[0]?.availability).toBe('active');
+    swarm.nodes[0]!.availability = 'drain';
+    expect((await cached.listNodes())[0]?.availability).toBe('active');
+    expire();
+    expect((await cached.listNodes())[0]?.availability).toBe('drain');
+    swarm.fail = new Error('manager gone');
+    expire();
+    await expect(cached.listServices()).rejects.toThrow('manager gone');
+    swarm.fail = undefined;
+    await expect(cached.listServices()).resolves.toEqual([]);
+    swarm.nodes[0]!.availability = 'active';
+    await cached.forceUpdateService('svc');
+    expect((await cached.listNodes())[0]?.availability).toBe('active');
   });
 });
 
