@@ -93,7 +93,8 @@ start_sshd() {
 }
 
 descendants() {   # $1 = pid; prints all descendant pids (one pass over /proc/*/stat)
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+  # A process may exit between the glob and the read; with pipefail that must not fail us.
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
     { line = $0; sub(/^[0-9]+ \(.*\) /, "", line); split(line, a, " "); kids[a[2]] = kids[a[2]] " " $1 }
     END { q[1] = root; n = 1; i = 1
           while (i <= n) { m = split(kids[q[i]], c, " "); for (j = 1; j <= m; j++) { q[++n] = c[j]; print c[j] } i++ } }'

@@ -22,17 +22,29 @@ export interface ConvergenceReport {
   belowCount: { service: string; running: number; desired: number }[];
 }
 
-/** Is the node empty of service tasks, and is every service back at full count? */
-export async function assessDrain(swarm: SwarmApi, nodeId: string): Promise<ConvergenceReport> {
-  const [services, tasks, nodes] = await Promise.all([
+/**
+ * Is the node empty of service tasks, and is every service back at full count?
+ * A task being shut down (desired state `shutdown`) still counts until its state says it is
+ * gone; and when the node's own engine answers, no task container may still run there.
+ */
+export async function assessDrain(
+  swarm: SwarmApi,
+  nodeId: string,
+  engine?: SwarmApi,
+): Promise<ConvergenceReport> {
+  const [services, tasks, nodes, containers] = await Promise.all([
     swarm.listServices(),
     swarm.listTasks(),
     swarm.listNodes(),
+    engine ? engine.listContainers().catch(() => undefined) : Promise.resolve(undefined),
   ]);
   const names = new Map(services.map((s) => [s.id, s.name]));
   const tasksOnNode = tasks
-    .filter((t) => t.nodeId === nodeId && t.desiredState === 'running' && ACTIVE_TASK_STATES.has(t.state))
+    .filter((t) => t.nodeId === nodeId && ACTIVE_TASK_STATES.has(t.state))
     .map((t) => ({ service: names.get(t.serviceId) ?? t.serviceId, task: t.id, state: t.state }));
+  for (const c of containers ?? []) {
+    if (c.swarmTask) tasksOnNode.push({ service: c.name, task: c.id, state: 'container still running' });
+  }
   return { tasksOnNode, belowCount: servicesBelowCount(services, tasks, nodes) };
 }
 
@@ -77,13 +89,13 @@ export interface DrainOutcome {
 export async function drainNode(
   swarm: SwarmApi,
   node: SwarmNode,
-  options: { timeoutMs: number; clock: Clock; waker?: EventWaker; signal?: AbortSignal },
+  options: { timeoutMs: number; clock: Clock; waker?: EventWaker; signal?: AbortSignal; engine?: SwarmApi },
 ): Promise<DrainOutcome> {
   const before = await assessDrain(swarm, node.id);
   await swarm.setNodeAvailability(node.id, node.version, 'drain');
   const result = await waitUntil(
     async () => {
-      const report = await assessDrain(swarm, node.id);
+      const report = await assessDrain(swarm, node.id, options.engine);
       return { done: report.tasksOnNode.length === 0 && report.belowCount.length === 0, value: report };
     },
     { ...options, pollMs: 250 },

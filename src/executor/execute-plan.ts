@@ -618,11 +618,13 @@ class Executor {
       }
       const waker = new EventWaker([{ api: swarm, filters: { type: ['service', 'node'] } }]);
       try {
+        const engine = await this.o.cluster.engineOf(node.name).catch(() => undefined);
         const outcome = await drainNode(swarm, target, {
           timeoutMs: stage.timeoutMs,
           clock: this.o.clock,
           waker,
           signal: this.o.cancelSignal,
+          ...(engine ? { engine } : {}),
         });
         // Recorded even on timeout: the node IS drained now, and only this run may re-activate it.
         this.emit({

@@ -81,6 +81,8 @@ class Cluster implements ClusterConnection {
       const shell = await cached.catch(() => undefined);
       if (shell?.connected) return shell;
       if (shell && isReconnectable(shell)) {
+        // APIs over the dead connection keep sockets that will never answer: drop them first.
+        this.forgetApis(node);
         await shell.reconnect();
         return shell;
       }
@@ -88,10 +90,17 @@ class Cluster implements ClusterConnection {
     return this.openShell(node);
   }
 
+  /** Forget the Docker APIs that ride on `node`'s SSH connection. */
+  private forgetApis(node: string): void {
+    const engine = this.engines.get(node);
+    this.engines.delete(node);
+    void engine?.close().catch(() => undefined);
+    if (this.current?.node === node) this.current = undefined;
+  }
+
   async reconnect(node: string): Promise<NodeShell> {
     const cached = await this.nodeShells.get(node)?.catch(() => undefined);
-    this.engines.delete(node);
-    if (this.current?.node === node) this.current = undefined;
+    this.forgetApis(node);
     if (cached && isReconnectable(cached)) {
       await cached.reconnect();
       return cached;

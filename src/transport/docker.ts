@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, type AgentOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import { ConnectionError } from '../errors.js';
 import { expandHome } from './ssh-config.js';
@@ -88,6 +89,14 @@ export class SshSocketAgent extends Agent {
     // Long-lived event streams each hold a socket; a small cap would queue every other request
     // behind them. Forwarded channels are not sessions, so sshd's MaxSessions does not apply.
     super({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: 8, ...options });
+  }
+
+  /**
+   * docker-modem util.inspect()s every request's options, agent included, even with debug off;
+   * through the agent that walks the whole ssh2 client and costs hundreds of ms per call.
+   */
+  [inspect.custom](): string {
+    return `SshSocketAgent(${this.shell.node})`;
   }
 
   override createConnection(
