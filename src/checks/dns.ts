@@ -1,6 +1,7 @@
+import { quoteShellArg } from '../shell-quote.js';
 import type { SwarmNetwork, SwarmService, SwarmTask } from '../transport/types.js';
 import type { CheckDefinition, CheckResult } from './types.js';
-import { errorMessage, forEachNode, resultFor, shellQuote, waitUntil } from './util.js';
+import { errorMessage, forEachNode, resultFor, waitUntil } from './util.js';
 
 const MARK = '@@DDX-DNS';
 const stripCidr = (addr: string) => addr.replace(/\/\d+$/, '');
@@ -97,7 +98,7 @@ export const overlayDnsCheck: CheckDefinition<'overlay-dns'> = {
           const script = lookups
             .map(
               (l) =>
-                `echo ${MARK} ${l.name}; docker exec ${shellQuote(containerId)} nslookup ${shellQuote(l.name)} 2>&1`,
+                `echo ${MARK} ${l.name}; docker exec ${quoteShellArg(containerId)} nslookup ${quoteShellArg(l.name)} 2>&1`,
             )
             .join('; ');
           const shell = await ctx.shellOf(node);

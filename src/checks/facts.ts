@@ -1,6 +1,6 @@
+import { quoteShellArg } from '../shell-quote.js';
 import type { NodeShell } from '../transport/types.js';
 import type { NodeFacts, RouteEntry } from './types.js';
-import { shellQuote } from './util.js';
 
 const MARK = '@@DDX';
 const SBOX = '/var/run/docker/netns/ingress_sbox';
@@ -18,7 +18,7 @@ export function buildFactsScript(peers: string[]): string {
     's route; ip -j route 2>&1; e',
     's addr; ip -j addr 2>&1; e',
     's ipfwd; cat /proc/sys/net/ipv4/ip_forward 2>/dev/null || sysctl -n net.ipv4.ip_forward 2>&1; e',
-    ...peers.map((peer, i) => `s routeget.${i}; ip -j route get ${shellQuote(peer)} 2>&1; e`),
+    ...peers.map((peer, i) => `s routeget.${i}; ip -j route get ${quoteShellArg(peer)} 2>&1; e`),
     's iptver; iptables --version 2>&1; e',
     's ingress; iptables -t nat -S DOCKER-INGRESS 2>&1; e',
     `s sbox; if [ -e ${SBOX} ]; then echo yes; else echo no; fi; e`,

@@ -1,7 +1,9 @@
+import { formatDuration } from '../plan/format-duration.js';
+import { quoteShellArg } from '../shell-quote.js';
 import type { PublishedPort, SwarmNode, SwarmService } from '../transport/types.js';
 import { netProber, type ProbeResult } from './probe.js';
 import type { CheckContext, CheckDefinition, CheckResult, NodeFacts } from './types.js';
-import { errorMessage, forEachNode, formatMs, resultFor, shellQuote, waitUntil } from './util.js';
+import { errorMessage, forEachNode, resultFor, waitUntil } from './util.js';
 
 const ingressPorts = (services: SwarmService[]) =>
   services.flatMap((s) => s.ports.filter((p) => p.mode === 'ingress').map((port) => ({ service: s, port })));
@@ -105,8 +107,8 @@ async function probeFromCluster(
   timeoutMs: number,
 ): Promise<ProbeResult> {
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const h = shellQuote(host);
-  const command = `if command -v nc >/dev/null 2>&1; then nc -z -w ${seconds} ${h} ${port}; else timeout ${seconds} bash -c ${shellQuote(`: </dev/tcp/${host}/${port}`)}; fi`;
+  const h = quoteShellArg(host);
+  const command = `if command -v nc >/dev/null 2>&1; then nc -z -w ${seconds} ${h} ${port}; else timeout ${seconds} bash -c ${quoteShellArg(`: </dev/tcp/${host}/${port}`)}; fi`;
   const shell = await ctx.shellOf(via);
   const r = await shell.exec(command, { timeoutMs: timeoutMs + 5000 });
   return r.exitCode === 0
@@ -192,7 +194,7 @@ export const publishedPortsCheck: CheckDefinition<'published-ports'> = {
           .join('; ');
         return result(
           'fail',
-          `${label} does not answer on ${node.address}: ${why} (waited ${formatMs(waitedMs)})`,
+          `${label} does not answer on ${node.address}: ${why} (waited ${formatDuration(waitedMs)})`,
           {
             node: node.hostname,
             evidence: full,

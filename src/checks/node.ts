@@ -1,6 +1,7 @@
+import { formatDuration } from '../plan/format-duration.js';
 import type { EngineInfo, SwarmNode } from '../transport/types.js';
 import type { CheckContext, CheckDefinition, CheckResult } from './types.js';
-import { compareVersions, errorMessage, forEachNode, formatMs, resultFor, waitUntil } from './util.js';
+import { compareVersions, errorMessage, forEachNode, resultFor, waitUntil } from './util.js';
 
 /** Why a node is not as expected, or undefined when it is. */
 export function nodeReadyProblems(
@@ -55,7 +56,7 @@ export const nodeReadyCheck: CheckDefinition<'node-ready'> = {
           }
         : { expected, waitedMs, error: lastError };
       if (problems.length === 0) {
-        const waited = waitedMs > 0 ? ` after ${formatMs(waitedMs)}` : '';
+        const waited = waitedMs > 0 ? ` after ${formatDuration(waitedMs)}` : '';
         return [result('pass', `ready, ${expected}${waited}`, { node: name, evidence })];
       }
       return [result('fail', problems.join('; '), { node: name, evidence })];

@@ -1,6 +1,7 @@
+import { formatDuration } from '../plan/format-duration.js';
 import type { SwarmNode } from '../transport/types.js';
 import type { CheckDefinition } from './types.js';
-import { errorMessage, formatMs, resultFor, waitUntil } from './util.js';
+import { errorMessage, resultFor, waitUntil } from './util.js';
 
 export interface QuorumVerdict {
   ok: boolean;
@@ -63,7 +64,7 @@ export const managerQuorumCheck: CheckDefinition<'manager-quorum'> = {
       ];
     }
     const { ok, message, evidence } = value.verdict;
-    const waited = ok && waitedMs > 0 ? ` after ${formatMs(waitedMs)}` : '';
+    const waited = ok && waitedMs > 0 ? ` after ${formatDuration(waitedMs)}` : '';
     return [result(ok ? 'pass' : 'fail', message + waited, { evidence: { ...evidence, waitedMs } })];
   },
 };

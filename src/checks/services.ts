@@ -1,6 +1,7 @@
+import { formatDuration } from '../plan/format-duration.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../transport/types.js';
 import type { CheckContext, CheckDefinition, CheckResult } from './types.js';
-import { errorMessage, formatMs, resultFor, waitUntil } from './util.js';
+import { errorMessage, resultFor, waitUntil } from './util.js';
 
 /** A service that is not where it should be, with the evidence. */
 export interface ServiceProblem {
@@ -221,7 +222,7 @@ export const servicesConvergedCheck: CheckDefinition<'services-converged'> = {
         ];
       }
       if (verdict.problems.length === 0) {
-        const waited = waitedMs > 0 ? ` after waiting ${formatMs(waitedMs)}` : '';
+        const waited = waitedMs > 0 ? ` after waiting ${formatDuration(waitedMs)}` : '';
         return [
           result('pass', `${verdict.checked} services converged${waited}`, {
             evidence: { services: verdict.checked, waitedMs, remediated },
@@ -230,7 +231,7 @@ export const servicesConvergedCheck: CheckDefinition<'services-converged'> = {
       }
       return verdict.problems.map(
         (p): CheckResult =>
-          result('fail', p.stuck ? p.message : `${p.message} after ${formatMs(waitedMs)}`, {
+          result('fail', p.stuck ? p.message : `${p.message} after ${formatDuration(waitedMs)}`, {
             ...(p.node ? { node: p.node } : {}),
             evidence: {
               service: p.service,

@@ -1,10 +1,5 @@
 import type { CheckContext, CheckName, CheckResult, CheckStatus } from './types.js';
 
-/** Quote a value for a POSIX shell (single quotes, embedded quotes escaped). */
-export function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 /** The message of anything thrown, for evidence. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
@@ -100,11 +95,6 @@ async function sleepOrWake(
     controller.abort();
     ctx.signal?.removeEventListener('abort', onAbort);
   }
-}
-
-/** Formats milliseconds for messages: 850ms, 12.3s. */
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
 /** Compares dotted version strings numerically (20.10.24+dfsg1 vs 24.0.7); -1, 0 or 1. */

@@ -1,5 +1,6 @@
 import type { CheckResult } from '../checks/types.js';
 import type { HaltReport } from '../executor/events.js';
+import { formatDuration } from '../plan/format-duration.js';
 import type { CommandResult } from '../transport/types.js';
 
 /** The minimum a reporter needs from an output stream (process.stdout, a PassThrough, a test sink). */
@@ -8,14 +9,6 @@ export interface TextSink {
 }
 
 /** `90000` → `1m30s`; `1500` → `1.5s`; `250` → `250ms`. */
-export function formatRunDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))}s`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}` || '0s';
-}
 
 /** `2024-05-01T12:01:02.345Z` → `12:01:02` in local time; unparsable input is shown as is. */
 export function formatClock(iso: string): string {
@@ -37,7 +30,7 @@ export function describeExit(result: CommandResult): string {
 /** One line per check: `PASS node-ready node2: ready (120ms)`. */
 export function describeCheck(result: CheckResult): string {
   const subject = result.node ? ` ${result.node}:` : '';
-  return `${result.status.toUpperCase()} ${result.check}${subject} ${result.message} (${formatRunDuration(result.durationMs)})`;
+  return `${result.status.toUpperCase()} ${result.check}${subject} ${result.message} (${formatDuration(result.durationMs)})`;
 }
 
 /** Evidence as one compact line, cut so a huge blob cannot flood a terminal. */
@@ -70,7 +63,7 @@ export function formatHaltReport(report: HaltReport): string[] {
   const command = report.command;
   if (command) {
     lines.push(`command: ${command.command}`);
-    lines.push(`result: ${describeExit(command)} after ${formatRunDuration(command.durationMs)}`);
+    lines.push(`result: ${describeExit(command)} after ${formatDuration(command.durationMs)}`);
   }
   if (report.lastOutput.length > 0) {
     lines.push('last output:');

@@ -11,8 +11,9 @@ import {
 import type { CheckResult } from '../checks/types.js';
 import { assertNever } from '../errors.js';
 import type { HaltReport, RunEvent, RunReporter } from '../executor/events.js';
+import { formatDuration } from '../plan/format-duration.js';
 import type { Plan, PlannedNode } from '../plan/types.js';
-import { describeExit, formatHaltReport, formatRunDuration } from './run-format.js';
+import { describeExit, formatHaltReport } from './run-format.js';
 
 /**
  * The interactive reporter: a listr2 task tree (node → stage) driven by run events.
@@ -368,7 +369,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         const { result } = event;
         const mark = result.exitCode === 0 ? figures.tick : figures.cross;
         stageOf(event.node, event.stage)?.note(
-          `${mark} $ ${result.command} → ${describeExit(result)} in ${formatRunDuration(result.durationMs)}`,
+          `${mark} $ ${result.command} → ${describeExit(result)} in ${formatDuration(result.durationMs)}`,
         );
         return;
       }
@@ -377,7 +378,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         return;
       case 'drained':
         currentStage(event.node)?.note(
-          `drained: ${event.tasksMoved} tasks moved in ${formatRunDuration(event.waitedMs)}` +
+          `drained: ${event.tasksMoved} tasks moved in ${formatDuration(event.waitedMs)}` +
             (event.standalone.length > 0
               ? `; standalone containers left: ${event.standalone.join(', ')}`
               : ''),
@@ -387,7 +388,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         currentStage(event.node)?.note('activated');
         return;
       case 'rebooted':
-        currentStage(event.node)?.note(`rebooted in ${formatRunDuration(event.downMs)} (boot id changed)`);
+        currentStage(event.node)?.note(`rebooted in ${formatDuration(event.downMs)} (boot id changed)`);
         return;
       case 'checks': {
         if (event.node === null) {
@@ -452,7 +453,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         out(line.startsWith('HALT') ? `\u001b[31m${line}\u001b[0m` : `  ${line}`);
     }
     if (interrupted) out(`\nINTERRUPTED: resume with: ${interrupted.resumeCommand}`);
-    if (end) out(`\nrun ${end.runId} ${end.outcome} after ${formatRunDuration(end.durationMs)}`);
+    if (end) out(`\nrun ${end.runId} ${end.outcome} after ${formatDuration(end.durationMs)}`);
   }
 
   const reporter: ListrReporter = {

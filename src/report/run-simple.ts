@@ -1,12 +1,12 @@
 import { assertNever } from '../errors.js';
 import type { RunEvent, RunReporter, StageOutcome } from '../executor/events.js';
+import { formatDuration } from '../plan/format-duration.js';
 import {
   describeCheck,
   describeExit,
   formatClock,
   formatEvidence,
   formatHaltReport,
-  formatRunDuration,
   type TextSink,
 } from './run-format.js';
 
@@ -98,7 +98,7 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
         const attempt = event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
         const ok = result.exitCode === 0 && !result.timedOut;
         const exit = ok ? describeExit(result) : paint(31, describeExit(result));
-        const duration = formatRunDuration(result.durationMs);
+        const duration = formatDuration(result.durationMs);
         write(
           event.at,
           `${label(event.node)} ${event.stage} $ ${result.command} → ${exit} in ${duration}${attempt}`,
@@ -111,7 +111,7 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
       case 'drained': {
         const left =
           event.standalone.length > 0 ? `; standalone containers left: ${event.standalone.join(', ')}` : '';
-        const waited = formatRunDuration(event.waitedMs);
+        const waited = formatDuration(event.waitedMs);
         write(
           event.at,
           `${label(event.node)} drained: ${plural(event.tasksMoved, 'task')} moved in ${waited}${left}`,
@@ -123,7 +123,7 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
         return;
       case 'rebooted': {
         const boot = `boot id ${event.bootIdBefore} → ${event.bootIdAfter}`;
-        write(event.at, `${label(event.node)} rebooted: ${boot}, down ${formatRunDuration(event.downMs)}`);
+        write(event.at, `${label(event.node)} rebooted: ${boot}, down ${formatDuration(event.downMs)}`);
         return;
       }
       case 'checks': {
@@ -135,7 +135,7 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
       case 'stage-end': {
         stageCounts[event.outcome] += 1;
         const message = event.message ? `: ${event.message}` : '';
-        const duration = formatRunDuration(event.durationMs);
+        const duration = formatDuration(event.durationMs);
         write(
           event.at,
           `${label(event.node)} ${event.stage} ${outcomeWord(event.outcome)} in ${duration}${message}`,
@@ -180,7 +180,7 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
     const notStarted = Math.max(0, totalNodes - nodeOutcome.size);
     const outcome =
       event.outcome === 'succeeded' ? paint(32, 'succeeded') : paint(31, event.outcome.toUpperCase());
-    write(event.at, `run ${event.runId} ${outcome} after ${formatRunDuration(event.durationMs)}`);
+    write(event.at, `run ${event.runId} ${outcome} after ${formatDuration(event.durationMs)}`);
     write(
       event.at,
       `summary: nodes ${count('done')} done, ${count('halted')} halted, ${count('running')} unfinished, ` +

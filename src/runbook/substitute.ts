@@ -1,4 +1,5 @@
 import { InternalError, UsageError } from '../errors.js';
+import { quoteShellArg, SAFE_SHELL_WORD } from '../shell-quote.js';
 import type { Variable } from './types.js';
 
 /**
@@ -17,10 +18,11 @@ import type { Variable } from './types.js';
  * unquoted, so the display reads the same whether or not the real value would need quotes.
  */
 
+export { quoteShellArg, SAFE_SHELL_WORD };
+
 export const SECRET_MASK = '*****';
 
 /** Values made only of these characters mean the same to a POSIX shell quoted or not. */
-export const SAFE_SHELL_WORD = /^[A-Za-z0-9_.,:/=+@%-]+$/;
 
 export const BUILTIN_VARIABLES = ['node.name', 'node.address', 'node.role', 'runbook.name'] as const;
 export type BuiltinVariable = (typeof BUILTIN_VARIABLES)[number];
@@ -104,12 +106,6 @@ export function listReferences(template: string): string[] {
   return scanTemplate(template)
     .parts.filter((part) => part.type === 'ref')
     .map((part) => (part as { name: string }).name);
-}
-
-/** POSIX single-quoting, skipped for values that are safe bare (see `SAFE_SHELL_WORD`). */
-export function quoteShellArg(value: string): string {
-  if (SAFE_SHELL_WORD.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Substitutes a shell command: values shell-quoted, secrets masked unless `reveal`. */

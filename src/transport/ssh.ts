@@ -12,6 +12,7 @@ import ssh2, {
   type ServerHostKeyAlgorithm,
 } from 'ssh2';
 import { ConnectionError, HostKeyError } from '../errors.js';
+import { quoteShellArg } from '../shell-quote.js';
 
 // ssh2 is CommonJS: plain Node exposes only its default export to ESM (vitest hides this).
 const { Client: SshClient, utils } = ssh2;
@@ -77,11 +78,7 @@ export interface SshShellFactory extends ShellFactory {
 
 const MiB = 1024 * 1024;
 
-/** Quote one argument for a POSIX shell. */
-export function quoteShellArg(value: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+export { quoteShellArg };
 
 /** Run a command under non-interactive sudo: fails instead of prompting for a password. */
 export function wrapSudo(command: string): string {

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { quoteShellArg } from '../../src/shell-quote.js';
 
 /**
  * Drive a real pseudo-terminal with tmux, the way a person uses the CLI: type keys, read the
@@ -36,7 +37,7 @@ export async function startTty(command: string, opts: TtyOptions = {}): Promise<
   const dir = await mkdtemp(join(tmpdir(), 'drydock-tty-'));
   const exitFile = join(dir, 'exit-code');
   // The wrapper records the exit code, then keeps the pane open so the last screen stays readable.
-  const wrapped = `${command}; echo $? > ${shellQuote(exitFile)}; sleep 86400`;
+  const wrapped = `${command}; echo $? > ${quoteShellArg(exitFile)}; sleep 86400`;
   const envArgs = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
   await execa('tmux', [
     'new-session',

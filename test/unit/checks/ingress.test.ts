@@ -78,7 +78,7 @@ describe('published-ports', () => {
     );
     expect(results.map((r) => [r.node, r.status, r.message])).toEqual([
       ['node2', 'pass', 'web 8080/tcp (host): HTTP 200 on /'],
-      ['node1', 'fail', 'mesh 9000/tcp (ingress) does not answer on 10.0.0.11: ECONNREFUSED (waited 3.0s)'],
+      ['node1', 'fail', 'mesh 9000/tcp (ingress) does not answer on 10.0.0.11: ECONNREFUSED (waited 3s)'],
       ['node2', 'pass', 'mesh 9000/tcp (ingress): TCP connect ok'],
     ]);
   });

@@ -98,7 +98,7 @@ describe('services-converged', () => {
     };
     const [r] = await servicesConvergedCheck.run(ctx, opts);
     expect(r).toMatchObject({ status: 'pass', evidence: { waitedMs: 3000 } });
-    expect(r?.message).toBe('1 services converged after waiting 3.0s');
+    expect(r?.message).toBe('1 services converged after waiting 3s');
   });
 
   it('fails after the timeout with the scheduler message as evidence', async () => {
@@ -115,7 +115,7 @@ describe('services-converged', () => {
     const [r] = await servicesConvergedCheck.run(makeCtx({ swarm }), { ...opts, timeoutMs: 5000 });
     expect(r).toMatchObject({
       status: 'fail',
-      message: 'api: 0/2 running after 5.0s',
+      message: 'api: 0/2 running after 5s',
       evidence: { service: 'api', running: 0, desired: 2, waitedMs: 5000 },
     });
     expect(JSON.stringify(r?.evidence)).toContain('no suitable node');
