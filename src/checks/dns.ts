@@ -1,7 +1,8 @@
 import { quoteShellArg } from '../shell-quote.js';
 import type { SwarmNetwork, SwarmService, SwarmTask } from '../transport/types.js';
+import { waitUntil } from '../wait-until.js';
 import type { CheckDefinition, CheckResult } from './types.js';
-import { errorMessage, forEachNode, resultFor, waitUntil } from './util.js';
+import { errorMessage, forEachNode, resultFor } from './util.js';
 
 const MARK = '@@DDX-DNS';
 const stripCidr = (addr: string) => addr.replace(/\/\d+$/, '');

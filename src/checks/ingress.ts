@@ -1,9 +1,10 @@
 import { formatDuration } from '../plan/format-duration.js';
 import { quoteShellArg } from '../shell-quote.js';
 import type { PublishedPort, SwarmNode, SwarmService } from '../transport/types.js';
+import { waitUntil } from '../wait-until.js';
 import { netProber, type ProbeResult } from './probe.js';
 import type { CheckContext, CheckDefinition, CheckResult, NodeFacts } from './types.js';
-import { errorMessage, forEachNode, resultFor, waitUntil } from './util.js';
+import { errorMessage, forEachNode, resultFor } from './util.js';
 
 const ingressPorts = (services: SwarmService[]) =>
   services.flatMap((s) => s.ports.filter((p) => p.mode === 'ingress').map((port) => ({ service: s, port })));

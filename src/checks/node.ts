@@ -1,7 +1,8 @@
 import { formatDuration } from '../plan/format-duration.js';
 import type { EngineInfo, SwarmNode } from '../transport/types.js';
+import { waitUntil } from '../wait-until.js';
 import type { CheckContext, CheckDefinition, CheckResult } from './types.js';
-import { compareVersions, errorMessage, forEachNode, resultFor, waitUntil } from './util.js';
+import { compareVersions, errorMessage, forEachNode, resultFor } from './util.js';
 
 /** Why a node is not as expected, or undefined when it is. */
 export function nodeReadyProblems(

@@ -1,7 +1,8 @@
 import { formatDuration } from '../plan/format-duration.js';
 import type { SwarmNode } from '../transport/types.js';
+import { waitUntil } from '../wait-until.js';
 import type { CheckDefinition } from './types.js';
-import { errorMessage, resultFor, waitUntil } from './util.js';
+import { errorMessage, resultFor } from './util.js';
 
 export interface QuorumVerdict {
   ok: boolean;

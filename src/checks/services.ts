@@ -1,7 +1,8 @@
 import { formatDuration } from '../plan/format-duration.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../transport/types.js';
+import { waitUntil } from '../wait-until.js';
 import type { CheckContext, CheckDefinition, CheckResult } from './types.js';
-import { errorMessage, resultFor, waitUntil } from './util.js';
+import { errorMessage, resultFor } from './util.js';
 
 /** A service that is not where it should be, with the evidence. */
 export interface ServiceProblem {

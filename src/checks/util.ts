@@ -50,53 +50,6 @@ export async function forEachNode(
   return perNode.flat();
 }
 
-/** Outcome of one attempt of a converging check: done stops the wait, otherwise it retries. */
-export interface Attempt<T> {
-  done: boolean;
-  value: T;
-}
-
-/**
- * Retries `attempt` until it reports done or `timeoutMs` passes, sleeping `pollMs` (or until
- * `wake` resolves, e.g. on a Docker event) between attempts. Returns the last value and how long
- * it waited. Uses the injected clock so tests run in milliseconds.
- */
-export async function waitUntil<T>(
-  ctx: Pick<CheckContext, 'now' | 'sleep' | 'signal'>,
-  timeoutMs: number,
-  attempt: () => Promise<Attempt<T>>,
-  options: { pollMs?: number; wake?: () => Promise<void> } = {},
-): Promise<{ value: T; done: boolean; waitedMs: number }> {
-  const pollMs = options.pollMs ?? 1000;
-  const startedAt = ctx.now();
-  for (;;) {
-    const result = await attempt();
-    const waitedMs = ctx.now() - startedAt;
-    if (result.done || waitedMs >= timeoutMs || ctx.signal?.aborted) {
-      return { value: result.value, done: result.done, waitedMs };
-    }
-    const delay = Math.min(pollMs, timeoutMs - waitedMs);
-    await sleepOrWake(ctx, delay, options.wake);
-  }
-}
-
-async function sleepOrWake(
-  ctx: Pick<CheckContext, 'sleep' | 'signal'>,
-  ms: number,
-  wake: (() => Promise<void>) | undefined,
-): Promise<void> {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  ctx.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const sleeping = ctx.sleep(ms, controller.signal).catch(() => undefined);
-    await (wake ? Promise.race([sleeping, wake()]) : sleeping);
-  } finally {
-    controller.abort();
-    ctx.signal?.removeEventListener('abort', onAbort);
-  }
-}
-
 /** Compares dotted version strings numerically (20.10.24+dfsg1 vs 24.0.7); -1, 0 or 1. */
 export function compareVersions(a: string, b: string): number {
   const parts = (v: string) => (v.match(/\d+/g) ?? []).slice(0, 3).map(Number);

@@ -1,7 +1,8 @@
 import { HaltError } from '../errors.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../transport/types.js';
+import { waitUntil } from '../wait-until.js';
+import type { EventWaker } from './event-waker.js';
 import type { Clock } from './ports.js';
-import { type EventWaker, waitUntil } from './wait-until.js';
 
 /** Task states in which a task still occupies its node. */
 const ACTIVE_TASK_STATES = new Set([
@@ -94,14 +95,16 @@ export async function drainNode(
   const before = await assessDrain(swarm, node.id);
   await swarm.setNodeAvailability(node.id, node.version, 'drain');
   const result = await waitUntil(
+    waitClock(options),
+    options.timeoutMs,
     async () => {
       const report = await assessDrain(swarm, node.id, options.engine);
       return { done: report.tasksOnNode.length === 0 && report.belowCount.length === 0, value: report };
     },
-    { ...options, pollMs: 250 },
+    { pollMs: 250, ...(options.waker ? { wake: options.waker.next } : {}) },
   );
   return {
-    ok: result.ok,
+    ok: result.done,
     waitedMs: result.waitedMs,
     tasksMoved: before.tasksOnNode.length,
     report: result.value,
@@ -120,6 +123,8 @@ export async function activateNode(
   const node = await findNode(swarm, nodeName);
   if (node.availability !== 'active') await swarm.setNodeAvailability(node.id, node.version, 'active');
   const result = await waitUntil(
+    waitClock(options),
+    options.timeoutMs,
     async () => {
       const current = await findNode(swarm, nodeName);
       if (current.state !== 'ready' || current.availability !== 'active') {
@@ -138,9 +143,17 @@ export async function activateNode(
         ? { done: true, value: 'Ready, Active, global tasks running' }
         : { done: false, value: `waiting for global task(s) ${expected.join(', ')}` };
     },
-    { ...options, pollMs: 250 },
+    { pollMs: 250, ...(options.waker ? { wake: options.waker.next } : {}) },
   );
-  return { ok: result.ok, waitedMs: result.waitedMs, detail: result.value };
+  return { ok: result.done, waitedMs: result.waitedMs, detail: result.value };
+}
+
+function waitClock(options: { clock: Clock; signal?: AbortSignal }) {
+  return {
+    now: () => options.clock.now(),
+    sleep: options.clock.sleep,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
 }
 
 export async function findNode(swarm: SwarmApi, name: string): Promise<SwarmNode> {

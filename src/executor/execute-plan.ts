@@ -5,7 +5,9 @@ import type { Plan, PlannedNode, PlannedStage } from '../plan/types.js';
 import { renderCommand, type SubstitutionScope } from '../runbook/substitute.js';
 import type { CheckName, Runbook } from '../runbook/types.js';
 import type { CommandResult, SwarmApi, SwarmNode } from '../transport/types.js';
+import { waitUntil } from '../wait-until.js';
 import { activateNode, describeConvergence, drainNode, findNode } from './drain-node.js';
+import { EventWaker } from './event-waker.js';
 import type {
   FailureDecision,
   HaltReport,
@@ -20,7 +22,6 @@ import { acquireLock, releaseLock } from './lock.js';
 import type { CheckRunnerPort, Clock, ClusterPort, RunCheckState } from './ports.js';
 import { rebootNode } from './reboot-node.js';
 import { applyEvent, isStageDone, type RunProgress } from './run-progress.js';
-import { EventWaker, waitUntil } from './wait-until.js';
 
 export interface ExecutorOptions {
   runId: string;
@@ -707,7 +708,7 @@ class Executor {
       // Back means back in the swarm: the engine answers and the node is Ready again.
       const remaining = Math.max(5_000, stage.returnTimeoutMs - outcome.waitedMs);
       const ready = await this.waitForNodeReady(node.name, remaining);
-      if (!ready.ok) return { ok: false, reason: `the node rebooted but ${ready.value}` };
+      if (!ready.done) return { ok: false, reason: `the node rebooted but ${ready.value}` };
       return {
         ok: true,
         outcome: 'succeeded',
@@ -775,7 +776,10 @@ class Executor {
   }
 
   private async waitForNodeReady(name: string, timeoutMs: number) {
+    const { clock } = this.o;
     return waitUntil(
+      { now: () => clock.now(), sleep: clock.sleep, signal: this.o.cancelSignal },
+      timeoutMs,
       async () => {
         try {
           const engine = await this.o.cluster.engineOf(name);
@@ -788,7 +792,7 @@ class Executor {
           return { done: false, value: `its engine does not answer: ${(error as Error).message}` };
         }
       },
-      { timeoutMs, clock: this.o.clock, pollMs: 500, signal: this.o.cancelSignal },
+      { pollMs: 500 },
     );
   }
 
