@@ -98,10 +98,6 @@ export async function startTty(command: string, opts: TtyOptions = {}): Promise<
   return tty;
 }
 
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
