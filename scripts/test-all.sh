@@ -35,7 +35,7 @@ node -e '
   const fs = require("fs"); let p = 0, f = 0, s = 0;
   for (const file of fs.readdirSync(process.argv[1])) {
     const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + file, "utf8"));
-    p += r.numPassedTests; f += r.numFailedTests + (r.numFailedTestSuites || 0); s += r.numPendingTests + (r.numTodoTests || 0);
+    p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + (r.numTodoTests || 0);
   }
   console.log(`all suites: ${p} passed, ${f} failed, ${s} skipped`);
 ' "$results"
