@@ -74,9 +74,10 @@ function ansiblePlay(info) {
   const tasks = [];
   for (let i = 1; i <= 5; i++) {
     tasks.push(`    - name: stage ${i}\n      shell: "true"`);
-    tasks.push(`    - name: check ip route ${i}\n      shell: ip -j route`);
+    tasks.push(`    - name: check ip route ${i}\n      shell: "ip -j route"`);
     tasks.push(
-      `    - name: check node ready ${i}\n      shell: docker info --format '{{.Swarm.LocalNodeState}}'`,
+      // Jinja would try to template Go's {{ }}; grep the plain output instead.
+      `    - name: check node ready ${i}\n      shell: "docker info 2>/dev/null | grep -q 'Swarm: active'"`,
     );
   }
   const play = join(dir, 'play.yml');
