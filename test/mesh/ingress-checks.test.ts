@@ -1,6 +1,6 @@
 // Ingress checks on the QEMU mesh lab (real IPVS routing mesh): healthy pass, then one fault per
 // check family. Written against test/lab/mesh.ts (readMeshLab, meshFault, meshHeal) before it
-// landed: the module is imported by path so this file compiles without it. NOT YET RUN.
+// landed: the module is imported by path so this file compiles without it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCheckOptions } from '../../src/checks/catalogue.js';
 import { runChecks } from '../../src/checks/run-checks.js';
