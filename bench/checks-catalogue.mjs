@@ -7,25 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { defaultCheckOptions } from '../dist/checks/catalogue.js';
 import { runChecks, takeBaseline } from '../dist/checks/run-checks.js';
+import { CHECK_NAMES } from '../dist/runbook/schema.js';
 import { connectCluster } from '../dist/transport/cluster.js';
 
 const LAB_SH = new URL('../lab/lab.sh', import.meta.url).pathname;
 const sizes = (process.argv[2] ?? '3,10').split(',').map(Number);
 const rounds = Number(process.argv[3] ?? 7);
-const CATALOGUE = [
-  'node-ready',
-  'manager-quorum',
-  'engine-version',
-  'swarm-state',
-  'reboot-observed',
-  'services-converged',
-  'ingress-peers',
-  'published-ports',
-  'ingress-mesh',
-  'overlay-dns',
-  'ip-route',
-  'clock-skew',
-];
+const CATALOGUE = [...CHECK_NAMES];
 
 const lab = (...args) =>
   execFileSync('bash', [LAB_SH, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,3 +1,4 @@
+import { CHECK_NAMES } from '../runbook/schema.js';
 import type { CheckOptions } from '../runbook/types.js';
 import { overlayDnsCheck } from './dns.js';
 import { ingressMeshCheck, ingressPeersCheck, publishedPortsCheck } from './ingress.js';
@@ -42,16 +43,4 @@ export function defaultCheckOptions(timeoutMs = 30_000): CheckOptions {
 }
 
 /** Checks that make sense on a live cluster without a run (no reboot happened, no stage began). */
-export const STANDALONE_CHECKS: CheckName[] = [
-  'node-ready',
-  'manager-quorum',
-  'swarm-state',
-  'engine-version',
-  'services-converged',
-  'ingress-peers',
-  'published-ports',
-  'ingress-mesh',
-  'overlay-dns',
-  'ip-route',
-  'clock-skew',
-];
+export const STANDALONE_CHECKS: CheckName[] = CHECK_NAMES.filter((name) => name !== 'reboot-observed');

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { parseRunbookText } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/types.js';
 
 /** Connection flags shared by plan, run, resume, check and unlock. */
@@ -42,4 +43,12 @@ export function applyConnectionFlags(
     });
   }
   return { ssh, docker, ...(dockerHost ? { dockerHost } : {}) };
+}
+
+/** Connection settings when no runbook gives them: the schema's own defaults (flags override). */
+export function defaultConnection(): Runbook['connection'] {
+  return parseRunbookText(
+    'version: 1\nname: defaults\nstages: [{ kind: pause, duration: 0 }]\n',
+    '<defaults>',
+  ).connection;
 }

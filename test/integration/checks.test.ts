@@ -8,6 +8,7 @@ import type { Baseline, CheckName, CheckResult } from '../../src/checks/types.js
 import { createCheckRunner } from '../../src/executor/check-runner.js';
 import { type CheckRunnerPort, type ClusterPort, systemClock } from '../../src/executor/ports.js';
 import { parseRunbookText } from '../../src/runbook/parse.js';
+import { CHECK_NAMES } from '../../src/runbook/schema.js';
 import type { CheckOptions, Runbook } from '../../src/runbook/types.js';
 import { type ClusterConnection, connectCluster } from '../../src/transport/cluster.js';
 import { healFault, injectFault, type LabInfo, labDocker, readLab } from '../lab/lab.js';
@@ -128,20 +129,7 @@ afterAll(async () => {
 
 describe('the check catalogue on a healthy lab', () => {
   it('passes every check (ingress-mesh not-applicable: no IPVS, host-mode publishing)', async () => {
-    const all: CheckName[] = [
-      'node-ready',
-      'manager-quorum',
-      'engine-version',
-      'swarm-state',
-      'reboot-observed',
-      'services-converged',
-      'ingress-peers',
-      'published-ports',
-      'ingress-mesh',
-      'overlay-dns',
-      'ip-route',
-      'clock-skew',
-    ];
+    const all: CheckName[] = [...CHECK_NAMES];
     const startedAt = Date.now();
     const results = await check(all, { baseline, timeoutMs: 30_000 });
     const tookMs = Date.now() - startedAt;

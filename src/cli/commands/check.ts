@@ -6,7 +6,7 @@ import { systemClock } from '../../executor/ports.js';
 import { renderCheckJson, renderCheckTable } from '../../report/check-table.js';
 import type { Runbook } from '../../runbook/types.js';
 import type { NodeShell, SwarmApi } from '../../transport/types.js';
-import { applyConnectionFlags, type ConnectionFlags } from '../connection-options.js';
+import { applyConnectionFlags, type ConnectionFlags, defaultConnection } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 
 export interface CheckCommandOptions extends ConnectionFlags {
@@ -14,22 +14,6 @@ export interface CheckCommandOptions extends ConnectionFlags {
   node?: string;
   json?: boolean;
 }
-
-/** Connection settings when no runbook gives them: the schema's defaults. */
-const DEFAULT_CONNECTION: Runbook['connection'] = {
-  ssh: {
-    user: 'root',
-    port: 22,
-    agent: true,
-    knownHosts: '~/.ssh/known_hosts',
-    hostKeyPolicy: 'strict',
-    sshConfig: true,
-    sudo: false,
-    connectTimeoutMs: 10_000,
-    hosts: {},
-  },
-  docker: { via: 'ssh', socket: '/var/run/docker.sock', managers: [] },
-};
 
 /**
  * `drydock check`: runs the catalogue against a live cluster, changing nothing. With a runbook,
@@ -43,7 +27,7 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
     const { parseRunbookFile } = await import('../../runbook/parse.js');
     runbook = await parseRunbookFile(options.runbook);
   }
-  const connection = applyConnectionFlags(runbook?.connection ?? DEFAULT_CONNECTION, options, io.env);
+  const connection = applyConnectionFlags(runbook?.connection ?? defaultConnection(), options, io.env);
   if (!connection.dockerHost && connection.docker.managers.length === 0) {
     throw new UsageError('check needs the cluster: give --docker-host URL, --manager HOST or a runbook', {
       hint: 'e.g. drydock check --manager 10.0.0.11',

@@ -9,7 +9,16 @@ export async function connectForRunbook(
   flags: ConnectionFlags,
   io: CliIo,
 ): Promise<ClusterPort> {
-  const connection = applyConnectionFlags(runbook.connection, flags, io.env);
+  return connectWith(runbook.connection, flags, io);
+}
+
+/** The same from bare connection settings (no runbook: `unlock`, `check`). */
+export async function connectWith(
+  base: Runbook['connection'],
+  flags: ConnectionFlags,
+  io: CliIo,
+): Promise<ClusterPort> {
+  const connection = applyConnectionFlags(base, flags, io.env);
   const { connectCluster } = await import('../../transport/cluster.js');
   return connectCluster(connection);
 }

@@ -1,17 +1,19 @@
 import { UsageError } from '../../errors.js';
 import { isLockExpired, readLock } from '../../executor/lock.js';
-import { parseRunbookFile, parseRunbookText } from '../../runbook/parse.js';
-import type { ConnectionFlags } from '../connection-options.js';
+import { parseRunbookFile } from '../../runbook/parse.js';
+import { type ConnectionFlags, defaultConnection } from '../connection-options.js';
 import type { CliIo } from '../io.js';
-import { connectForRunbook } from './connect.js';
+import { connectWith } from './connect.js';
 
 /** `drydock unlock`: show who holds the cluster lock and release it after confirmation. */
 export async function unlockCommand(
   options: ConnectionFlags & { runbook?: string; yes?: boolean },
   io: CliIo,
 ): Promise<number> {
-  const runbook = options.runbook ? await parseRunbookFile(options.runbook) : defaultConnectionRunbook();
-  const cluster = await connectForRunbook(runbook, options, io);
+  const connection = options.runbook
+    ? (await parseRunbookFile(options.runbook)).connection
+    : defaultConnection();
+  const cluster = await connectWith(connection, options, io);
   try {
     const swarm = await cluster.swarm();
     const lock = await readLock(swarm);
@@ -37,9 +39,4 @@ export async function unlockCommand(
   } finally {
     await cluster.close();
   }
-}
-
-/** Without --runbook: the schema's default connection settings (flags override them). */
-function defaultConnectionRunbook() {
-  return parseRunbookText('version: 1\nname: unlock\nstages: [{ kind: pause, duration: 0 }]\n', '<defaults>');
 }
