@@ -141,11 +141,7 @@ export const rawChecks = z
       .describe('Checks after each node is done, across the cluster.'),
     options: rawCheckOptions.describe('Options per check.'),
   })
-  .default({
-    between: ['node-ready', 'ip-route'],
-    afterNode: ['node-ready', 'manager-quorum', 'swarm-state', 'services-converged', 'ip-route'],
-    options: {},
-  })
+  .prefault({})
   .describe('Which checks run between stages, after each node and before the run.');
 
 const stageCommon = {
@@ -284,17 +280,7 @@ export const rawSsh = z
       .default({})
       .describe('SSH host per node name when it differs from the node address.'),
   })
-  .default({
-    user: 'root',
-    port: 22,
-    agent: true,
-    knownHosts: '~/.ssh/known_hosts',
-    hostKeyPolicy: 'strict',
-    sshConfig: true,
-    sudo: false,
-    connectTimeout: '10s',
-    hosts: {},
-  });
+  .prefault({});
 
 export const rawDocker = z
   .strictObject({
@@ -317,7 +303,7 @@ export const rawDocker = z
       })
       .optional(),
   })
-  .default({ via: 'ssh', socket: '/var/run/docker.sock', managers: [] });
+  .prefault({});
 
 export const rawTargets = z
   .strictObject({
@@ -329,7 +315,7 @@ export const rawTargets = z
     names: z.array(z.string()).optional().describe('Only these nodes (hostnames).'),
     exclude: z.array(z.string()).default([]).describe('Nodes to leave alone.'),
   })
-  .default({ roles: ['manager', 'worker'], labels: {}, exclude: [] })
+  .prefault({})
   .describe('Which nodes the run maintains. Default: all nodes.');
 
 export const rawRollout = z
@@ -352,7 +338,7 @@ export const rawRollout = z
       })
       .optional(),
   })
-  .default({ concurrency: 1, soakBetweenNodes: 0 });
+  .prefault({});
 
 export const rawRunbook = z
   .strictObject({
@@ -362,20 +348,7 @@ export const rawRunbook = z
     description: z.string().optional(),
     targets: rawTargets,
     rollout: rawRollout,
-    connection: z.strictObject({ ssh: rawSsh, docker: rawDocker }).default({
-      ssh: {
-        user: 'root',
-        port: 22,
-        agent: true,
-        knownHosts: '~/.ssh/known_hosts',
-        hostKeyPolicy: 'strict',
-        sshConfig: true,
-        sudo: false,
-        connectTimeout: '10s',
-        hosts: {},
-      },
-      docker: { via: 'ssh', socket: '/var/run/docker.sock', managers: [] },
-    }),
+    connection: z.strictObject({ ssh: rawSsh, docker: rawDocker }).prefault({}),
     variables: z
       .record(
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit'),
