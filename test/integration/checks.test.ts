@@ -11,10 +11,13 @@ import { parseRunbookText } from '../../src/runbook/parse.js';
 import { CHECK_NAMES } from '../../src/runbook/schema.js';
 import type { CheckOptions, Runbook } from '../../src/runbook/types.js';
 import { type ClusterConnection, connectCluster } from '../../src/transport/cluster.js';
-import { healFault, injectFault, type LabInfo, labDocker, readLab } from '../lab/lab.js';
+import { healFault, injectFault, type LabInfo, labDocker, labUp, readLab } from '../lab/lab.js';
 import { labRunbook } from '../support/lab-runbook.js';
 
 let lab: LabInfo;
+// This file needs three managers (quorum faults) and a fresh swarm (other files reboot nodes):
+// set its own shape instead of inheriting whatever the previous file left.
+await labUp({ nodes: 4, managers: 3 });
 const labManagers = readLab().nodes.filter((n) => n.role === 'manager').length;
 let cluster: ClusterConnection;
 let runbook: Runbook;
