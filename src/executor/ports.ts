@@ -1,24 +1,12 @@
 import type { Baseline, CheckResult } from '../checks/types.js';
 import type { CheckName } from '../runbook/types.js';
-import type { NodeShell, SwarmApi, SwarmNode } from '../transport/types.js';
+import type { SwarmNode } from '../transport/types.js';
 
 /**
- * What the executor needs from the outside world. The real adapters live in transport/ and
- * checks/; unit tests pass small fakes. Nothing here imports ssh2 or dockerode.
+ * What the executor needs from the outside world besides the cluster (`ClusterPort`, defined
+ * with the other ports in transport/types.ts). Nothing here imports ssh2 or dockerode.
  */
-export interface ClusterPort {
-  /** API of a reachable manager (fails over when the current one stops answering). */
-  swarm(): Promise<SwarmApi>;
-  /** A reachable manager other than `node`: used before draining or rebooting a manager. */
-  swarmAvoiding(node: string): Promise<SwarmApi>;
-  /** The node's shell, one reused connection per node. */
-  shellOf(node: string): Promise<NodeShell>;
-  /** Drop and re-open the node's connection (after a reboot). */
-  reconnect(node: string): Promise<NodeShell>;
-  /** The node's own engine API. */
-  engineOf(node: string): Promise<SwarmApi>;
-  close(): Promise<void>;
-}
+export type { ClusterPort } from '../transport/types.js';
 
 /** What the checks need to know about the run right now. */
 export interface RunCheckState {

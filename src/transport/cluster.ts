@@ -2,22 +2,11 @@ import { ConnectionError } from '../errors.js';
 import type { Runbook } from '../runbook/types.js';
 import { createDockerApi, type DockerEndpoint, parseDockerHost } from './docker.js';
 import { createSshShellFactory } from './ssh.js';
-import type { NodeShell, ShellFactory, SshTarget, SwarmApi, SwarmNode } from './types.js';
+import type { ClusterPort, NodeShell, ShellFactory, SshTarget, SwarmApi, SwarmNode } from './types.js';
 
-/** The cluster as the executor and the checks see it: managers' API and per-node shells. */
-export interface ClusterConnection {
-  /** API of a reachable manager (cached; fails over to another manager when it stops answering). */
-  swarm(): Promise<SwarmApi>;
-  /** A reachable manager other than `node` (before draining or rebooting a manager). */
-  swarmAvoiding(node: string): Promise<SwarmApi>;
-  /** The node's shell, cached per hostname; reconnects if the connection dropped. */
-  shellOf(node: string): Promise<NodeShell>;
-  /** Drop and re-open the node's connection (after a reboot). */
-  reconnect(node: string): Promise<NodeShell>;
-  /** The node's own engine, over its SSH connection's socket forward. */
-  engineOf(node: string): Promise<SwarmApi>;
+/** The port, plus where each node is reached over SSH. */
+export interface ClusterConnection extends ClusterPort {
   sshTargetOf(node: string): SshTarget;
-  close(): Promise<void>;
 }
 
 export type ClusterOptions = Runbook['connection'] & { dockerHost?: string };

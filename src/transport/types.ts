@@ -177,3 +177,21 @@ export interface SwarmApi {
 export interface SwarmApiFactory {
   forNode(node: string, shell: NodeShell | undefined): Promise<SwarmApi>;
 }
+
+/**
+ * The cluster as the executor and the checks see it: a reachable manager's API and one shell
+ * per node. `cluster.ts` implements it over ssh2 + dockerode; unit tests use a small fake.
+ */
+export interface ClusterPort {
+  /** API of a reachable manager (fails over when the current one stops answering). */
+  swarm(): Promise<SwarmApi>;
+  /** A reachable manager other than `node`: used before draining or rebooting a manager. */
+  swarmAvoiding(node: string): Promise<SwarmApi>;
+  /** The node's shell, one reused connection per node; reconnects if it dropped. */
+  shellOf(node: string): Promise<NodeShell>;
+  /** Drop and re-open the node's connection (after a reboot). */
+  reconnect(node: string): Promise<NodeShell>;
+  /** The node's own engine, over its SSH connection's socket forward. */
+  engineOf(node: string): Promise<SwarmApi>;
+  close(): Promise<void>;
+}
