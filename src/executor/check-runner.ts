@@ -2,6 +2,7 @@ import { runChecks, takeBaseline } from '../checks/run-checks.js';
 import { renderValue } from '../runbook/substitute.js';
 import type { CheckOptions, Runbook } from '../runbook/types.js';
 import type { SwarmApi } from '../transport/types.js';
+import { waitUntil } from '../wait-until.js';
 import type { CheckRunnerPort, Clock, ClusterPort } from './ports.js';
 
 const MANAGER_WAIT_MS = 60_000;
@@ -76,13 +77,17 @@ export async function waitForManager(
   clock: Clock,
   timeoutMs: number,
 ): Promise<SwarmApi> {
-  const deadline = clock.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await cluster.swarm();
-    } catch (error) {
-      if (clock.now() >= deadline) throw error;
-      await clock.sleep(1000);
-    }
-  }
+  const outcome = await waitUntil(
+    { now: () => clock.now(), sleep: clock.sleep },
+    timeoutMs,
+    async (): Promise<{ done: boolean; value: SwarmApi | Error }> => {
+      try {
+        return { done: true, value: await cluster.swarm() };
+      } catch (error) {
+        return { done: false, value: error as Error };
+      }
+    },
+  );
+  if (!outcome.done) throw outcome.value;
+  return outcome.value as SwarmApi;
 }
