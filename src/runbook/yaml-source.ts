@@ -134,35 +134,35 @@ export function decodeSource(
 
   const nul = bytes.indexOf(0);
   if (nul !== -1) {
-    const { line, column } = locateByte(bytes, nul);
     return {
       problems: [
-        {
+        createByteProblem(
           file,
-          line,
-          column,
-          path: '',
-          message: `this looks like a binary file, not YAML (NUL byte at offset ${nul})`,
-          hint: 'expected a YAML text file; check the path',
-        },
+          bytes,
+          nul,
+          `this looks like a binary file, not YAML (NUL byte at offset ${nul})`,
+          {
+            hint: 'expected a YAML text file; check the path',
+          },
+        ),
       ],
     };
   }
 
   const invalid = findInvalidUtf8(bytes);
   if (invalid !== -1) {
-    const { line, column } = locateByte(bytes, invalid);
-    const byte = bytes[invalid] ?? 0;
+    const byte = (bytes[invalid] ?? 0).toString(16).padStart(2, '0');
     return {
       problems: [
-        {
+        createByteProblem(
           file,
-          line,
-          column,
-          path: '',
-          message: `file is not valid UTF-8: byte 0x${byte.toString(16).padStart(2, '0')} at offset ${invalid}`,
-          hint: 'save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)',
-        },
+          bytes,
+          invalid,
+          `file is not valid UTF-8: byte 0x${byte} at offset ${invalid}`,
+          {
+            hint: 'save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)',
+          },
+        ),
       ],
     };
   }
@@ -174,6 +174,18 @@ export function decodeSource(
 }
 
 /** Line and column (1-based, in characters) of a byte offset, counting only the valid prefix. */
+/** A problem about the file's bytes, located at the line and column of `offset`. */
+function createByteProblem(
+  file: string,
+  bytes: Buffer,
+  offset: number,
+  message: string,
+  extra: { hint: string },
+): Problem {
+  const { line, column } = locateByte(bytes, offset);
+  return { file, line, column, path: '', message, ...extra };
+}
+
 function locateByte(bytes: Buffer, offset: number): { line: number; column: number } {
   const before = bytes.subarray(0, offset);
   const lastNewline = before.lastIndexOf(0x0a);
