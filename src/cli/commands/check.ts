@@ -6,8 +6,9 @@ import { systemClock } from '../../executor/ports.js';
 import { renderCheckJson, renderCheckTable } from '../../report/check-table.js';
 import type { Runbook } from '../../runbook/types.js';
 import type { NodeShell, SwarmApi } from '../../transport/types.js';
-import { applyConnectionFlags, type ConnectionFlags, defaultConnection } from '../connection-options.js';
+import { type ConnectionFlags, defaultConnection } from '../connection-options.js';
 import type { CliIo } from '../io.js';
+import { connectWith } from './connect.js';
 
 export interface CheckCommandOptions extends ConnectionFlags {
   runbook?: string;
@@ -27,12 +28,6 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
     const { parseRunbookFile } = await import('../../runbook/parse.js');
     runbook = await parseRunbookFile(options.runbook);
   }
-  const connection = applyConnectionFlags(runbook?.connection ?? defaultConnection(), options, io.env);
-  if (!connection.dockerHost && connection.docker.managers.length === 0) {
-    throw new UsageError('check needs the cluster: give --docker-host URL, --manager HOST or a runbook', {
-      hint: 'e.g. drydock check --manager 10.0.0.11',
-    });
-  }
   const names: CheckName[] = runbook
     ? [...new Set([...runbook.checks.afterNode, ...runbook.checks.between])].filter(
         (n) => n !== 'reboot-observed',
@@ -40,8 +35,11 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
     : STANDALONE_CHECKS;
   const checkOptions = runbook?.checks.options ?? defaultCheckOptions(15_000);
 
-  const { connectCluster } = await import('../../transport/cluster.js');
-  const cluster = await connectCluster(connection);
+  const base = runbook?.connection ?? defaultConnection();
+  const cluster = await connectWith(base, options, io, {
+    command: 'check',
+    hint: 'or give --runbook FILE with connection.docker.managers set',
+  });
   const startedAt = systemClock.now();
   try {
     const swarm: SwarmApi = await cluster.swarm();
@@ -64,7 +62,7 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
       options: checkOptions,
       now: systemClock.now,
       sleep: systemClock.sleep,
-      sudo: connection.ssh.sudo,
+      sudo: base.ssh.sudo,
     });
     const durationMs = systemClock.now() - startedAt;
     io.stdout(

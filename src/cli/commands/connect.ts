@@ -1,24 +1,25 @@
+import { UsageError } from '../../errors.js';
 import type { ClusterPort } from '../../executor/ports.js';
 import type { Runbook } from '../../runbook/types.js';
 import { applyConnectionFlags, type ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 
-/** Open the cluster (Docker API + per-node SSH) with the runbook's settings and the CLI's overrides. */
-export async function connectForRunbook(
-  runbook: Runbook,
-  flags: ConnectionFlags,
-  io: CliIo,
-): Promise<ClusterPort> {
-  return connectWith(runbook.connection, flags, io);
-}
-
-/** The same from bare connection settings (no runbook: `unlock`, `check`). */
+/**
+ * Open the cluster (Docker API + per-node SSH) from connection settings and the CLI's
+ * overrides. Something must name the cluster: a manager address or a Docker host.
+ */
 export async function connectWith(
   base: Runbook['connection'],
   flags: ConnectionFlags,
   io: CliIo,
+  usage: { command: string; hint: string },
 ): Promise<ClusterPort> {
   const connection = applyConnectionFlags(base, flags, io.env);
+  if (!connection.dockerHost && connection.docker.managers.length === 0) {
+    throw new UsageError(`${usage.command} needs the cluster: give --manager HOST or --docker-host URL`, {
+      hint: usage.hint,
+    });
+  }
   const { connectCluster } = await import('../../transport/cluster.js');
   return connectCluster(connection);
 }

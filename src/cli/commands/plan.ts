@@ -5,9 +5,9 @@ import { renderPlanMarkdown } from '../../report/plan-markdown.js';
 import { renderPlanText } from '../../report/plan-text.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
 import type { Runbook } from '../../runbook/types.js';
-import { applyConnectionFlags, type ConnectionFlags } from '../connection-options.js';
+import type { ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
-import { connectForRunbook } from './connect.js';
+import { connectWith } from './connect.js';
 
 export interface PlanOptions extends ConnectionFlags {
   inventory?: string;
@@ -39,17 +39,11 @@ export async function loadClusterFacts(
     const { parseInventoryFile } = await import('../../plan/inventory.js');
     return parseInventoryFile(options.inventory);
   }
-  const connection = applyConnectionFlags(runbook.connection, options, io.env);
-  if (!connection.dockerHost && connection.docker.managers.length === 0) {
-    throw new UsageError(
-      'plan needs the cluster: give --inventory FILE, --docker-host URL or --manager HOST',
-      {
-        hint: 'e.g. drydock plan runbooks/rolling-patch.yaml --inventory fixtures/inventory/example.yaml',
-      },
-    );
-  }
   const { readClusterFacts } = await import('../../executor/read-cluster-facts.js');
-  const cluster = await connectForRunbook(runbook, options, io);
+  const cluster = await connectWith(runbook.connection, options, io, {
+    command: 'plan',
+    hint: 'or plan offline: --inventory FILE (e.g. fixtures/inventory/example.yaml)',
+  });
   try {
     return await readClusterFacts(await cluster.swarm());
   } finally {

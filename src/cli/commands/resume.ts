@@ -4,8 +4,8 @@ import { replayJournal } from '../../executor/run-progress.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
 import type { ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
-import { connectForRunbook } from './connect.js';
-import { resumeCommandFor, runSession, type SessionFlags } from './run-session.js';
+import { connectWith } from './connect.js';
+import { runSession, type SessionFlags } from './run-session.js';
 
 export interface ResumeOptions extends ConnectionFlags, Omit<SessionFlags, 'force'> {
   journalDir?: string;
@@ -32,7 +32,10 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
     });
   }
   const flags: ConnectionFlags = { ...(header.connection as ConnectionFlags), ...definedFlags(options) };
-  const cluster = await connectForRunbook(runbook, flags, io);
+  const cluster = await connectWith(runbook.connection, flags, io, {
+    command: 'resume',
+    hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
+  });
   const journal = JournalWriter.reopen(journalDir, runId);
   if (progress.stoppedAt) {
     io.stderr(
@@ -50,7 +53,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
       cluster,
       flags: sessionFlags,
       io,
-      resumeCommand: resumeCommandFor(runId, options.journalDir),
+      journalDir: options.journalDir,
     });
   } finally {
     await cluster.close();

@@ -27,7 +27,7 @@ export const OUTCOME_EXIT: Record<RunOutcome, number> = {
 };
 
 /** The exact command that continues a run, printed on halt and interruption. */
-export function resumeCommandFor(runId: string, journalDir: string | undefined): string {
+function resumeCommandFor(runId: string, journalDir: string | undefined): string {
   return `drydock resume ${runId}${journalDir ? ` --journal-dir ${journalDir}` : ''}`;
 }
 
@@ -55,7 +55,8 @@ export async function runSession(args: {
   cluster: ClusterPort;
   flags: SessionFlags;
   io: CliIo;
-  resumeCommand: string;
+  /** As given on the command line (it goes into the printed resume command). */
+  journalDir: string | undefined;
   clock?: Clock;
 }): Promise<number> {
   const { io, flags } = args;
@@ -103,7 +104,7 @@ export async function runSession(args: {
       progress: args.progress,
       ...(flags.force ? { force: flags.force } : {}),
       lock: { owner: operatorName(), ttlMs: parseLockTtl(flags.lockTtl ?? '2h') },
-      resumeCommand: args.resumeCommand,
+      resumeCommand: resumeCommandFor(args.runId, args.journalDir),
     });
     return OUTCOME_EXIT[outcome];
   } finally {

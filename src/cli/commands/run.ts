@@ -6,8 +6,8 @@ import { planRollout } from '../../plan/plan-rollout.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
 import type { ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
-import { connectForRunbook, connectionFlagsForJournal } from './connect.js';
-import { operatorName, resumeCommandFor, runSession, type SessionFlags } from './run-session.js';
+import { connectionFlagsForJournal, connectWith } from './connect.js';
+import { operatorName, runSession, type SessionFlags } from './run-session.js';
 
 export interface RunOptions extends ConnectionFlags, SessionFlags {
   journalDir?: string;
@@ -16,7 +16,10 @@ export interface RunOptions extends ConnectionFlags, SessionFlags {
 /** `drydock run`: plan against the live cluster, then execute exactly that plan. */
 export async function runCommand(runbookPath: string, options: RunOptions, io: CliIo): Promise<number> {
   const runbook = await parseRunbookFile(runbookPath);
-  const cluster = await connectForRunbook(runbook, options, io);
+  const cluster = await connectWith(runbook.connection, options, io, {
+    command: 'run',
+    hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
+  });
   try {
     const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()));
     const runId = newRunId();
@@ -42,7 +45,7 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
       cluster,
       flags: options,
       io,
-      resumeCommand: resumeCommandFor(runId, options.journalDir),
+      journalDir: options.journalDir,
     });
   } finally {
     await cluster.close();
