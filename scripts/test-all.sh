@@ -25,6 +25,7 @@ fi
 npm run build
 npm run typecheck
 npm run lint
+npm run check:layers
 
 results=$(mktemp -d)
 status=0

@@ -1,6 +1,6 @@
-import { quoteShellArg } from '../shell-quote.js';
+import { quoteShellArg } from '../shared/shell-quote.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { SwarmNetwork, SwarmService, SwarmTask } from '../transport/types.js';
-import { waitUntil } from '../wait-until.js';
 import type { CheckDefinition, CheckResult } from './types.js';
 import { errorMessage, forEachNode, resultFor } from './util.js';
 

@@ -1,4 +1,4 @@
-import { quoteShellArg } from '../shell-quote.js';
+import { quoteShellArg } from '../shared/shell-quote.js';
 import type { NodeShell } from '../transport/types.js';
 import type { NodeFacts, RouteEntry } from './types.js';
 

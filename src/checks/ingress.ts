@@ -1,7 +1,7 @@
-import { formatDuration } from '../plan/format-duration.js';
-import { quoteShellArg } from '../shell-quote.js';
+import { formatDuration } from '../shared/format-duration.js';
+import { quoteShellArg } from '../shared/shell-quote.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { PublishedPort, SwarmNode, SwarmService } from '../transport/types.js';
-import { waitUntil } from '../wait-until.js';
 import { netProber, type ProbeResult } from './probe.js';
 import type { CheckContext, CheckDefinition, CheckResult, NodeFacts } from './types.js';
 import { errorMessage, forEachNode, resultFor } from './util.js';

@@ -1,6 +1,6 @@
-import { formatDuration } from '../plan/format-duration.js';
+import { formatDuration } from '../shared/format-duration.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { EngineInfo, SwarmNode } from '../transport/types.js';
-import { waitUntil } from '../wait-until.js';
 import type { CheckContext, CheckDefinition, CheckResult } from './types.js';
 import { compareVersions, errorMessage, forEachNode, resultFor } from './util.js';
 

@@ -1,6 +1,6 @@
-import { formatDuration } from '../plan/format-duration.js';
+import { formatDuration } from '../shared/format-duration.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { SwarmNode } from '../transport/types.js';
-import { waitUntil } from '../wait-until.js';
 import type { CheckDefinition } from './types.js';
 import { errorMessage, resultFor } from './util.js';
 

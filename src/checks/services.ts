@@ -1,6 +1,6 @@
-import { formatDuration } from '../plan/format-duration.js';
+import { formatDuration } from '../shared/format-duration.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../transport/types.js';
-import { waitUntil } from '../wait-until.js';
 import type { CheckContext, CheckDefinition, CheckResult } from './types.js';
 import { errorMessage, resultFor } from './util.js';
 

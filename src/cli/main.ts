@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, InvalidInputError, isDrydockError } from '../errors.js';
-import { formatProblems } from '../report/problems.js';
+import { formatProblems } from '../shared/problems.js';
 import type { CliIo } from './io.js';
 import { processIo } from './io.js';
 

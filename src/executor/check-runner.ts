@@ -1,9 +1,10 @@
 import { runChecks, takeBaseline } from '../checks/run-checks.js';
 import { renderValue } from '../runbook/substitute.js';
 import type { CheckOptions, Runbook } from '../runbook/types.js';
+import type { Clock } from '../shared/clock.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { SwarmApi } from '../transport/types.js';
-import { waitUntil } from '../wait-until.js';
-import type { CheckRunnerPort, Clock, ClusterPort } from './ports.js';
+import type { CheckRunnerPort, ClusterPort } from './ports.js';
 
 const MANAGER_WAIT_MS = 60_000;
 

@@ -1,8 +1,8 @@
 import { HaltError } from '../errors.js';
+import type { Clock } from '../shared/clock.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../transport/types.js';
-import { waitUntil } from '../wait-until.js';
 import type { EventWaker } from './event-waker.js';
-import type { Clock } from './ports.js';
 
 /** Task states in which a task still occupies its node. */
 const ACTIVE_TASK_STATES = new Set([

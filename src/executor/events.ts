@@ -2,6 +2,8 @@ import type { Baseline, CheckResult } from '../checks/types.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandResult } from '../transport/types.js';
 
+export type { CommandResult } from '../transport/types.js';
+
 /**
  * Typed events: the executor emits them; reporters (listr2 UI, JSON lines, plain text, the
  * journal) consume them. Every event is JSON-serializable and carries no secrets

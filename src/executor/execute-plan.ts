@@ -4,8 +4,9 @@ import { describeStage } from '../plan/describe-stage.js';
 import type { Plan, PlannedNode, PlannedStage } from '../plan/types.js';
 import { renderCommand, type SubstitutionScope } from '../runbook/substitute.js';
 import type { CheckName, Runbook } from '../runbook/types.js';
+import type { Clock } from '../shared/clock.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { CommandResult, SwarmApi, SwarmNode } from '../transport/types.js';
-import { waitUntil } from '../wait-until.js';
 import { activateNode, describeConvergence, drainNode, findNode } from './drain-node.js';
 import { EventWaker } from './event-waker.js';
 import type {
@@ -19,7 +20,7 @@ import type {
   StageOutcome,
 } from './events.js';
 import { acquireLock, releaseLock } from './lock.js';
-import type { CheckRunnerPort, Clock, ClusterPort, RunCheckState } from './ports.js';
+import type { CheckRunnerPort, ClusterPort, RunCheckState } from './ports.js';
 import { rebootNode } from './reboot-node.js';
 import { applyEvent, isStageDone, type RunProgress } from './run-progress.js';
 

@@ -20,24 +20,3 @@ export interface CheckRunnerPort {
   takeBaseline(nodes: string[]): Promise<Baseline>;
   run(names: CheckName[], scope: string[], state: RunCheckState): Promise<CheckResult[]>;
 }
-
-/** Time, injectable so waits with timeouts are testable in milliseconds. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    }),
-};

@@ -1,5 +1,5 @@
 import { assertNever } from '../errors.js';
-import { formatDuration } from './format-duration.js';
+import { formatDuration } from '../shared/format-duration.js';
 import type { PlannedStage } from './types.js';
 
 /** The details of one stage as lines; shared by the text and markdown renderers. */

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { InvalidInputError, type Problem } from '../errors.js';
-import { isErrorProblem, sortProblems } from '../report/problems.js';
 import {
   createProblem,
   type DecodeOptions,
@@ -11,6 +10,7 @@ import {
   readSourceFile,
   validateYamlSource,
 } from '../runbook/yaml-source.js';
+import { isErrorProblem, sortProblems } from '../shared/problems.js';
 import type { ClusterFacts, NodeFacts, ServiceFacts } from './types.js';
 
 /**

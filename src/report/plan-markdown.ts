@@ -1,6 +1,6 @@
 import { describeStage } from '../plan/describe-stage.js';
-import { formatDuration } from '../plan/format-duration.js';
 import type { Plan } from '../plan/types.js';
+import { formatDuration } from '../shared/format-duration.js';
 
 /** Markdown plan, for a change ticket or a pull request. */
 export function renderPlanMarkdown(plan: Plan): string {

@@ -1,6 +1,6 @@
 import { describeStage } from '../plan/describe-stage.js';
-import { formatDuration } from '../plan/format-duration.js';
 import type { Plan, PlannedNode } from '../plan/types.js';
+import { formatDuration } from '../shared/format-duration.js';
 
 /** Human plan for a terminal: order and why, then every stage with its exact commands. */
 export function renderPlanText(plan: Plan): string {

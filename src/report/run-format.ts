@@ -1,7 +1,6 @@
 import type { CheckResult } from '../checks/types.js';
-import type { HaltReport } from '../executor/events.js';
-import { formatDuration } from '../plan/format-duration.js';
-import type { CommandResult } from '../transport/types.js';
+import type { CommandResult, HaltReport } from '../executor/events.js';
+import { formatDuration } from '../shared/format-duration.js';
 
 /** The minimum a reporter needs from an output stream (process.stdout, a PassThrough, a test sink). */
 export interface TextSink {

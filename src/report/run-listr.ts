@@ -11,8 +11,8 @@ import {
 import type { CheckResult } from '../checks/types.js';
 import { assertNever } from '../errors.js';
 import type { HaltReport, RunEvent, RunReporter } from '../executor/events.js';
-import { formatDuration } from '../plan/format-duration.js';
 import type { Plan, PlannedNode } from '../plan/types.js';
+import { formatDuration } from '../shared/format-duration.js';
 import { describeExit, formatHaltReport } from './run-format.js';
 
 /**

@@ -1,6 +1,6 @@
 import { assertNever } from '../errors.js';
 import type { RunEvent, RunReporter, StageOutcome } from '../executor/events.js';
-import { formatDuration } from '../plan/format-duration.js';
+import { formatDuration } from '../shared/format-duration.js';
 import {
   describeCheck,
   describeExit,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError, type Problem } from '../errors.js';
-import { isErrorProblem, sortProblems } from '../report/problems.js';
+import { isErrorProblem, sortProblems } from '../shared/problems.js';
 import { type Env, normalizeRunbook } from './normalize.js';
 import { runRules } from './rules.js';
 import { CHECK_NAMES, rawRunbook } from './schema.js';

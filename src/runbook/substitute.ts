@@ -1,5 +1,5 @@
 import { InternalError, UsageError } from '../errors.js';
-import { quoteShellArg, SAFE_SHELL_WORD } from '../shell-quote.js';
+import { quoteShellArg, SAFE_SHELL_WORD } from '../shared/shell-quote.js';
 import type { Variable } from './types.js';
 
 /**

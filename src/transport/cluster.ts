@@ -1,15 +1,22 @@
 import { ConnectionError } from '../errors.js';
-import type { Runbook } from '../runbook/types.js';
 import { createDockerApi, type DockerEndpoint, parseDockerHost } from './docker.js';
 import { createSshShellFactory } from './ssh.js';
-import type { ClusterPort, NodeShell, ShellFactory, SshTarget, SwarmApi, SwarmNode } from './types.js';
+import type {
+  ClusterConnectionSettings,
+  ClusterPort,
+  NodeShell,
+  ShellFactory,
+  SshTarget,
+  SwarmApi,
+  SwarmNode,
+} from './types.js';
 
 /** The port, plus where each node is reached over SSH. */
 export interface ClusterConnection extends ClusterPort {
   sshTargetOf(node: string): SshTarget;
 }
 
-export type ClusterOptions = Runbook['connection'] & { dockerHost?: string };
+export type ClusterOptions = ClusterConnectionSettings & { dockerHost?: string };
 
 export interface ClusterDeps {
   shells?: ShellFactory;

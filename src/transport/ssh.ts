@@ -12,7 +12,7 @@ import ssh2, {
   type ServerHostKeyAlgorithm,
 } from 'ssh2';
 import { ConnectionError, HostKeyError } from '../errors.js';
-import { quoteShellArg } from '../shell-quote.js';
+import { quoteShellArg } from '../shared/shell-quote.js';
 
 // ssh2 is CommonJS: plain Node exposes only its default export to ESM (vitest hides this).
 const { Client: SshClient, utils } = ssh2;

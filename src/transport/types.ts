@@ -195,3 +195,32 @@ export interface ClusterPort {
   engineOf(node: string): Promise<SwarmApi>;
   close(): Promise<void>;
 }
+
+/**
+ * How drydock reaches the cluster: the runbook's `connection` section after normalization.
+ * Declared here (not taken from the runbook types) so the transport layer never looks up.
+ */
+export interface ClusterConnectionSettings {
+  ssh: {
+    user: string;
+    port: number;
+    identityFile?: string | undefined;
+    agent: boolean;
+    knownHosts: string;
+    hostKeyPolicy: SshTarget['hostKeyPolicy'];
+    sshConfig: boolean;
+    /** Default sudo for run stages (the executor reads it; the transport does not). */
+    sudo: boolean;
+    connectTimeoutMs: number;
+    hosts: Record<string, string>;
+  };
+  docker: {
+    via: 'ssh' | 'tcp' | 'env';
+    managers: string[];
+    socket: string;
+    host?: string | undefined;
+    tls?:
+      | { ca?: string | undefined; cert?: string | undefined; key?: string | undefined; verify: boolean }
+      | undefined;
+  };
+}

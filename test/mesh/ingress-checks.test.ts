@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCheckOptions } from '../../src/checks/catalogue.js';
 import { runChecks } from '../../src/checks/run-checks.js';
 import type { CheckName, CheckResult } from '../../src/checks/types.js';
-import { systemClock } from '../../src/executor/ports.js';
+import { systemClock } from '../../src/shared/clock.js';
 import type { NodeShell, SwarmApi } from '../../src/transport/types.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: module not landed yet

@@ -1,7 +1,8 @@
 import type { CheckResult } from '../../src/checks/types.js';
 import type { RunEvent, RunReporter } from '../../src/executor/events.js';
-import type { CheckRunnerPort, Clock, ClusterPort } from '../../src/executor/ports.js';
+import type { CheckRunnerPort, ClusterPort } from '../../src/executor/ports.js';
 import type { CheckName } from '../../src/runbook/types.js';
+import type { Clock } from '../../src/shared/clock.js';
 import type {
   CommandResult,
   ExecOptions,

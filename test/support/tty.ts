@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { quoteShellArg } from '../../src/shell-quote.js';
+import { quoteShellArg } from '../../src/shared/shell-quote.js';
 
 /**
  * Drive a real pseudo-terminal with tmux, the way a person uses the CLI: type keys, read the

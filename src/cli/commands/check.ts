@@ -2,9 +2,9 @@ import { defaultCheckOptions, STANDALONE_CHECKS } from '../../checks/catalogue.j
 import { runChecks, summarizeChecks } from '../../checks/run-checks.js';
 import type { CheckName } from '../../checks/types.js';
 import { UsageError } from '../../errors.js';
-import { systemClock } from '../../executor/ports.js';
 import { renderCheckJson, renderCheckTable } from '../../report/check-table.js';
 import type { Runbook } from '../../runbook/types.js';
+import { systemClock } from '../../shared/clock.js';
 import type { NodeShell, SwarmApi } from '../../transport/types.js';
 import { type ConnectionFlags, defaultConnection } from '../connection-options.js';
 import type { CliIo } from '../io.js';

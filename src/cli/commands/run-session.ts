@@ -4,11 +4,12 @@ import { createCheckRunner } from '../../executor/check-runner.js';
 import type { OperatorGate, RunOutcome } from '../../executor/events.js';
 import { executePlan } from '../../executor/execute-plan.js';
 import type { JournalWriter } from '../../executor/journal.js';
-import { type Clock, type ClusterPort, systemClock } from '../../executor/ports.js';
+import type { ClusterPort } from '../../executor/ports.js';
 import type { RunProgress } from '../../executor/run-progress.js';
 import type { Plan } from '../../plan/types.js';
 import { parseDuration } from '../../runbook/normalize.js';
 import type { Runbook } from '../../runbook/types.js';
+import { type Clock, systemClock } from '../../shared/clock.js';
 import type { CliIo } from '../io.js';
 
 export interface SessionFlags {

@@ -1,8 +1,8 @@
 import { access } from 'node:fs/promises';
 import { ExitCode, type Problem, UsageError } from '../../errors.js';
-import { formatProblems, summarizeProblemCounts } from '../../report/problems.js';
 import { checkRunbookFile, type RunbookResult } from '../../runbook/parse.js';
 import type { Runbook } from '../../runbook/types.js';
+import { formatProblems, summarizeProblemCounts } from '../../shared/problems.js';
 
 /**
  * `drydock validate FILE...`: checks every runbook and reports every problem. Exit code 0 when

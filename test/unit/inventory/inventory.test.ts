@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, UsageError } from '../../../src/errors.js';
 import { checkInventoryText, parseInventoryFile } from '../../../src/plan/inventory.js';
-import { formatProblems } from '../../../src/report/problems.js';
+import { formatProblems } from '../../../src/shared/problems.js';
 
 function problemsOf(text: string): string {
   const result = checkInventoryText(text, 'inv.yaml');

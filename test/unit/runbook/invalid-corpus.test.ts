@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatProblems } from '../../../src/report/problems.js';
 import { checkRunbookFile, parseRunbookFile } from '../../../src/runbook/parse.js';
+import { formatProblems } from '../../../src/shared/problems.js';
 
 /**
  * Every file in fixtures/invalid/ is a bad runbook; `<file>.expected.txt` next to it holds the

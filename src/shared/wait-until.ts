@@ -4,11 +4,9 @@
  * between attempts or waking early when an event arrives. Time is injected, so tests of
  * "wait with a timeout" run in milliseconds.
  */
-export interface WaitClock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  signal?: AbortSignal;
-}
+import type { AbortableClock } from './clock.js';
+
+export type WaitClock = AbortableClock;
 
 /** Outcome of one attempt: done stops the wait, otherwise it retries. */
 export interface Attempt<T> {
