@@ -1,6 +1,6 @@
 // The layering of drydock, checked by `npm run check:layers` (part of `npm run check` and CI).
 // Arrows point down only:
-//   cli → prompts, report → executor → checks → plan → runbook → shared, errors
+//   cli → prompts, report → executor → checks → plan → runbook → source → shared, errors
 //                                   ↘ transport ↗ (ports and adapters; never the runbook)
 // Third-party edges: ssh2 and dockerode live behind the transport ports; listr2 and inquirer
 // each live in one module; only the CLI parses argv.
@@ -17,8 +17,9 @@ module.exports = {
     {
       name: 'pure-layers-stay-pure',
       severity: 'error',
-      comment: 'runbook/ and plan/ are pure: they describe work, they never reach the outside world.',
-      from: { path: '^src/(runbook|plan)/' },
+      comment:
+        'runbook/, plan/ and source/ are pure: they describe work, they never reach the outside world.',
+      from: { path: '^src/(runbook|plan|source)/' },
       to: { path: '^src/(transport|executor|report|prompts|cli|checks)/' },
     },
     {
@@ -27,6 +28,14 @@ module.exports = {
       comment: 'src/shared/ holds leaves (durations, problems, clock, quoting, waits): they import nothing above.',
       from: { path: '^src/shared/' },
       to: { path: '^src/(?!shared/|errors\\.ts$)' },
+    },
+    {
+      name: 'source-below-runbook-and-plan',
+      severity: 'error',
+      comment:
+        'src/source/ reads YAML with positions for runbooks and inventories alike: it knows neither, and imports only shared/ and errors.ts.',
+      from: { path: '^src/source/' },
+      to: { path: '^src/(?!shared/|source/|errors\\.ts$)' },
     },
     {
       name: 'transport-knows-no-runbook',

@@ -1,16 +1,12 @@
 import { z } from 'zod';
 import { InvalidInputError, type Problem } from '../errors.js';
-import {
-  createProblem,
-  type DecodeOptions,
-  type DocPath,
-  decodeSource,
-  type ProblemOptions,
-  parseYamlSource,
-  readSourceFile,
-  validateYamlSource,
-} from '../runbook/yaml-source.js';
 import { isErrorProblem, sortProblems } from '../shared/problems.js';
+import type { DocPath } from '../source/doc-path.js';
+import { createProblem } from '../source/locate-path.js';
+import { parseYamlSource } from '../source/parse-yaml.js';
+import { type DecodeOptions, decodeSource, readSourceFile } from '../source/read-source.js';
+import type { ProblemOptions } from '../source/source-problem.js';
+import { validateYamlSource } from '../source/validate-yaml.js';
 import type { ClusterFacts, NodeFacts, ServiceFacts } from './types.js';
 
 /**

@@ -1,21 +1,15 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError, type Problem } from '../errors.js';
 import { isErrorProblem, sortProblems } from '../shared/problems.js';
+import type { DocPath } from '../source/doc-path.js';
+import { createProblem, readScalarSource } from '../source/locate-path.js';
+import { parseYamlSource } from '../source/parse-yaml.js';
+import { type DecodeOptions, decodeSource, readSourceFile } from '../source/read-source.js';
+import { type ValidateOptions, validateYamlSource } from '../source/validate-yaml.js';
 import { type Env, normalizeRunbook } from './normalize.js';
 import { runRules } from './rules.js';
 import { CHECK_NAMES, rawRunbook } from './schema.js';
 import type { Runbook } from './types.js';
-import {
-  createProblem,
-  type DecodeOptions,
-  type DocPath,
-  decodeSource,
-  parseYamlSource,
-  readScalarSource,
-  readSourceFile,
-  type ValidateOptions,
-  validateYamlSource,
-} from './yaml-source.js';
 
 /**
  * Runbook parsing: bytes → text → YAML with positions → schema → cross-reference rules →

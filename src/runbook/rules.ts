@@ -1,7 +1,9 @@
+import type { DocPath } from '../source/doc-path.js';
+import { findNearMiss } from '../source/near-miss.js';
+import type { ProblemOptions } from '../source/source-problem.js';
 import { nameStages } from './normalize.js';
 import { CHECK_NAMES, type CheckName, type ParsedRunbook } from './schema.js';
 import { BUILTIN_VARIABLES, scanTemplate } from './substitute.js';
-import { type DocPath, findNearMiss, type ProblemOptions } from './yaml-source.js';
 
 /**
  * Cross-reference rules: what the schema alone cannot see. Each rule reads the schema output
