@@ -7,7 +7,7 @@ import { parseYamlSource } from '../source/parse-yaml.js';
 import { type DecodeOptions, decodeSource, readSourceFile } from '../source/read-source.js';
 import type { ProblemOptions } from '../source/source-problem.js';
 import { validateYamlSource } from '../source/validate-yaml.js';
-import type { ClusterFacts, NodeFacts, ServiceFacts } from './types.js';
+import type { ClusterFacts, ClusterNodeFacts, ServiceFacts } from './types.js';
 
 /**
  * Inventory files: a YAML description of a cluster, so `plan` can run offline. Same positioned
@@ -147,8 +147,8 @@ function checkInventory(inventory: ParsedInventory, report: Report): void {
   });
 }
 
-function toNodeFacts(node: ParsedInventory['nodes'][number]): NodeFacts {
-  const facts: NodeFacts = {
+function toClusterNodeFacts(node: ParsedInventory['nodes'][number]): ClusterNodeFacts {
+  const facts: ClusterNodeFacts = {
     id: node.id ?? node.hostname,
     hostname: node.hostname,
     address: node.address,
@@ -201,7 +201,7 @@ export function checkInventoryText(
     facts: {
       source: 'inventory',
       origin: file,
-      nodes: validated.data.nodes.map(toNodeFacts),
+      nodes: validated.data.nodes.map(toClusterNodeFacts),
       services: validated.data.services.map(toServiceFacts),
     },
     warnings: sortProblems(problems),

@@ -3,7 +3,7 @@ import { renderCommand, type SubstitutionScope } from '../runbook/substitute.js'
 import type { CheckName, Runbook, Stage } from '../runbook/types.js';
 import type {
   ClusterFacts,
-  NodeFacts,
+  ClusterNodeFacts,
   Plan,
   PlannedBatch,
   PlannedCommand,
@@ -89,10 +89,10 @@ export function planRollout(runbook: Runbook, facts: ClusterFacts): Plan {
 /** Apply `targets` (roles, labels, names, exclude); say why every other node is left alone. */
 export function selectTargets(
   runbook: Runbook,
-  nodes: NodeFacts[],
-): { selected: NodeFacts[]; skipped: { name: string; reason: string }[] } {
+  nodes: ClusterNodeFacts[],
+): { selected: ClusterNodeFacts[]; skipped: { name: string; reason: string }[] } {
   const { roles, labels, names, exclude } = runbook.targets;
-  const selected: NodeFacts[] = [];
+  const selected: ClusterNodeFacts[] = [];
   const skipped: { name: string; reason: string }[] = [];
   const known = new Set(nodes.map((n) => n.hostname));
   for (const wanted of [...(names ?? []), ...exclude, ...(runbook.rollout.order ?? [])]) {
@@ -122,7 +122,7 @@ export function selectTargets(
  * Refuse a plan that would take a manager down while quorum is already at risk: any other
  * manager unreachable or not ready means losing one more could lose quorum.
  */
-export function refuseUnsafeManagers(all: NodeFacts[], selected: NodeFacts[]): void {
+export function refuseUnsafeManagers(all: ClusterNodeFacts[], selected: ClusterNodeFacts[]): void {
   const managers = all.filter((n) => n.role === 'manager');
   const selectedManagers = selected.filter((n) => n.role === 'manager');
   if (selectedManagers.length === 0) return;
@@ -156,13 +156,13 @@ export function refuseUnsafeManagers(all: NodeFacts[], selected: NodeFacts[]): v
 }
 
 /** Workers first (explicit order respected), then managers one by one, the leader last. */
-function orderNodes(runbook: Runbook, selected: NodeFacts[], warnings: string[]): NodeFacts[] {
+function orderNodes(runbook: Runbook, selected: ClusterNodeFacts[], warnings: string[]): ClusterNodeFacts[] {
   const explicit = runbook.rollout.order;
-  const rank = (n: NodeFacts) => {
+  const rank = (n: ClusterNodeFacts) => {
     const i = explicit?.indexOf(n.hostname) ?? -1;
     return i === -1 ? Number.MAX_SAFE_INTEGER : i;
   };
-  const byExplicitThenName = (a: NodeFacts, b: NodeFacts) =>
+  const byExplicitThenName = (a: ClusterNodeFacts, b: ClusterNodeFacts) =>
     rank(a) - rank(b) || a.hostname.localeCompare(b.hostname, 'en', { numeric: true });
   const workers = selected.filter((n) => n.role === 'worker').sort(byExplicitThenName);
   const managers = selected.filter((n) => n.role === 'manager' && !n.leader).sort(byExplicitThenName);
@@ -180,7 +180,7 @@ function orderNodes(runbook: Runbook, selected: NodeFacts[], warnings: string[])
   return ordered;
 }
 
-function batchNodes(ordered: NodeFacts[], concurrency: number): PlannedBatch[] {
+function batchNodes(ordered: ClusterNodeFacts[], concurrency: number): PlannedBatch[] {
   const batches: PlannedBatch[] = [];
   for (const node of ordered) {
     const last = batches.at(-1);
@@ -193,7 +193,7 @@ function batchNodes(ordered: NodeFacts[], concurrency: number): PlannedBatch[] {
 
 function planNode(
   runbook: Runbook,
-  node: NodeFacts,
+  node: ClusterNodeFacts,
   position: number,
   batch: PlannedBatch,
   batchCount: number,
@@ -246,7 +246,7 @@ type StagePlanners = {
     stage: Extract<Stage, { kind: K }>,
     base: BaseStage,
     scope: StageScope,
-    node: NodeFacts,
+    node: ClusterNodeFacts,
   ) => PlannedStage;
 };
 /** Substitution scope plus the connection facts a stage plan needs. */
@@ -322,7 +322,7 @@ function planStage(
   stage: Stage,
   index: number,
   scope: StageScope,
-  node: NodeFacts,
+  node: ClusterNodeFacts,
   between: CheckName[],
 ): PlannedStage {
   const base: BaseStage = {
@@ -336,7 +336,7 @@ function planStage(
     s: Stage,
     b: BaseStage,
     sc: StageScope,
-    n: NodeFacts,
+    n: ClusterNodeFacts,
   ) => PlannedStage;
   return planner(stage, base, scope, node);
 }

@@ -8,11 +8,15 @@ export interface ClusterFacts {
   source: 'inventory' | 'docker';
   /** Where the facts came from (inventory path or Docker endpoint), for the plan header. */
   origin: string;
-  nodes: NodeFacts[];
+  nodes: ClusterNodeFacts[];
   services: ServiceFacts[];
 }
 
-export interface NodeFacts {
+/**
+ * One node as the swarm (or an inventory) describes it: identity, role, availability, labels.
+ * Not to be confused with the checks' `NodeFacts`, which a node reports about itself over SSH.
+ */
+export interface ClusterNodeFacts {
   id: string;
   hostname: string;
   address: string;
@@ -25,6 +29,12 @@ export interface NodeFacts {
   labels: Record<string, string>;
   engineVersion: string;
 }
+
+/**
+ * @deprecated Use `ClusterNodeFacts`. Kept only until `test/support/runbook-factory.ts` (owned
+ * by the test-fakes work) is updated; remove it then.
+ */
+export type NodeFacts = ClusterNodeFacts;
 
 export interface ServiceFacts {
   name: string;
@@ -83,7 +93,7 @@ export interface PlannedNode {
   address: string;
   role: 'manager' | 'worker';
   leader: boolean;
-  availabilityBefore: NodeFacts['availability'];
+  availabilityBefore: ClusterNodeFacts['availability'];
   /** 1-based position in the rollout. */
   position: number;
   /** 1-based batch number. */
