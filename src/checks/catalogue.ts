@@ -1,3 +1,4 @@
+import { normalizeCheckOptions } from '../runbook/normalize.js';
 import { CHECK_NAMES } from '../runbook/schema.js';
 import type { CheckOptions } from '../runbook/types.js';
 import { overlayDnsCheck } from './dns.js';
@@ -24,22 +25,20 @@ export const checkCatalogue: CheckCatalogue = {
   'clock-skew': clockSkewCheck,
 };
 
-/** Check options when no runbook gives them (the schema's defaults, with drydock's timeouts). */
-export function defaultCheckOptions(timeoutMs = 30_000): CheckOptions {
-  return {
-    'node-ready': { timeoutMs },
-    'manager-quorum': { timeoutMs },
-    'engine-version': { managersNotBehindWorkers: true },
-    'swarm-state': { timeoutMs },
-    'reboot-observed': {},
-    'services-converged': { timeoutMs, remediate: false, ignore: [] },
-    'ingress-peers': { timeoutMs },
-    'published-ports': { timeoutMs, paths: {}, fromCluster: false, connectTimeoutMs: 3000 },
-    'ingress-mesh': {},
-    'overlay-dns': { timeoutMs, services: [] },
-    'ip-route': { onDiff: 'warn', requireDefaultRoute: true },
-    'clock-skew': { maxMs: 2000 },
-  };
+/**
+ * Check options when no runbook gives them: each check's schema defaults (what a runbook without
+ * `checks.options` gets). `timeoutMs`, when given, replaces the wait of every converging check.
+ */
+export function defaultCheckOptions(timeoutMs?: number): CheckOptions {
+  const options = normalizeCheckOptions({});
+  if (timeoutMs === undefined) return options;
+  // Why: fromEntries loses the per-name types; each entry keeps its check's shape.
+  return Object.fromEntries(
+    CHECK_NAMES.map((name) => {
+      const own = options[name];
+      return [name, 'timeoutMs' in own ? { ...own, timeoutMs } : own];
+    }),
+  ) as CheckOptions;
 }
 
 /** Checks that make sense on a live cluster without a run (no reboot happened, no stage began). */

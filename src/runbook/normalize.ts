@@ -1,4 +1,5 @@
-import type { ParsedRunbook, ParsedStage } from './schema.js';
+import { parseDuration } from './duration.js';
+import { CHECK_NAMES, CHECK_OPTION_SCHEMAS, type ParsedRunbook, type ParsedStage } from './schema.js';
 import type { CheckOptions, Runbook, Stage, Variable } from './types.js';
 
 /**
@@ -13,41 +14,6 @@ export interface NormalizeContext {
   file: string;
   hash: string;
   env: Env;
-}
-
-/** Default wait for converging checks that don't set `timeout`. */
-export const DEFAULT_CHECK_TIMEOUT_MS: Record<
-  | 'node-ready'
-  | 'manager-quorum'
-  | 'swarm-state'
-  | 'services-converged'
-  | 'ingress-peers'
-  | 'published-ports'
-  | 'overlay-dns',
-  number
-> = {
-  'node-ready': 120_000,
-  'manager-quorum': 60_000,
-  'swarm-state': 60_000,
-  'services-converged': 600_000,
-  'ingress-peers': 120_000,
-  'published-ports': 60_000,
-  'overlay-dns': 60_000,
-};
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** `1h30m` → 5 400 000; `500ms` → 500; a number is seconds (`30` → 30 000). */
-export function parseDuration(raw: number | string): number {
-  if (typeof raw === 'number') return Math.round(raw * 1000);
-  let total = 0;
-  let matched = '';
-  for (const match of raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
-    matched += match[0];
-  }
-  if (matched !== raw || raw === '') throw new RangeError(`not a duration: ${JSON.stringify(raw)}`);
-  return Math.round(total);
 }
 
 /** Effective stage names: explicit names kept; defaults are the kind, suffixed -2, -3 … on repeats. */
@@ -123,46 +89,15 @@ function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean):
   }
 }
 
-function timeoutOf(
-  options: { timeout?: number | string | undefined } | undefined,
-  check: keyof typeof DEFAULT_CHECK_TIMEOUT_MS,
-): number {
-  return options?.timeout === undefined ? DEFAULT_CHECK_TIMEOUT_MS[check] : parseDuration(options.timeout);
-}
-
-/** Check options with every default filled in, durations in ms. */
-export function normalizeCheckOptions(raw: ParsedRunbook['checks']['options']): CheckOptions {
-  const engine = raw['engine-version'];
-  const services = raw['services-converged'];
-  const ports = raw['published-ports'];
-  const dns = raw['overlay-dns'];
-  const route = raw['ip-route'];
-  return {
-    'node-ready': { timeoutMs: timeoutOf(raw['node-ready'], 'node-ready') },
-    'manager-quorum': { timeoutMs: timeoutOf(raw['manager-quorum'], 'manager-quorum') },
-    'engine-version': {
-      ...(engine?.expected !== undefined ? { expected: engine.expected } : {}),
-      managersNotBehindWorkers: engine?.managersNotBehindWorkers ?? true,
-    },
-    'swarm-state': { timeoutMs: timeoutOf(raw['swarm-state'], 'swarm-state') },
-    'reboot-observed': {},
-    'services-converged': {
-      timeoutMs: timeoutOf(services, 'services-converged'),
-      remediate: services?.remediate ?? false,
-      ignore: services?.ignore ?? [],
-    },
-    'ingress-peers': { timeoutMs: timeoutOf(raw['ingress-peers'], 'ingress-peers') },
-    'published-ports': {
-      timeoutMs: timeoutOf(ports, 'published-ports'),
-      paths: ports?.paths ?? {},
-      fromCluster: ports?.fromCluster ?? false,
-      connectTimeoutMs: parseDuration(ports?.connectTimeout ?? '3s'),
-    },
-    'ingress-mesh': {},
-    'overlay-dns': { timeoutMs: timeoutOf(dns, 'overlay-dns'), services: dns?.services ?? [] },
-    'ip-route': { onDiff: route?.onDiff ?? 'warn', requireDefaultRoute: route?.requireDefaultRoute ?? true },
-    'clock-skew': { maxMs: parseDuration(raw['clock-skew']?.max ?? '2s') },
-  };
+/**
+ * Options for every check: what the runbook wrote (already converted by the check's schema), else
+ * its schema's defaults. The defaults live only in `CHECK_OPTION_SCHEMAS`.
+ */
+export function normalizeCheckOptions(written: ParsedRunbook['checks']['options']): CheckOptions {
+  // Why: fromEntries loses the per-name types; each entry is its own check's schema output.
+  return Object.fromEntries(
+    CHECK_NAMES.map((name) => [name, written[name] ?? CHECK_OPTION_SCHEMAS[name].parse({})]),
+  ) as CheckOptions;
 }
 
 /** The normalized runbook. */

@@ -1,130 +1,130 @@
 import { z } from 'zod';
+import { parseDuration, rawDuration } from './duration.js';
 
 /**
  * The runbook schema: the single source of truth for the YAML format. Every field has a
  * description (shown in editors through the generated JSON Schema) and, where it makes sense,
- * a default. `parse.ts` validates against it; `json-schema.ts` publishes it.
+ * a default, written here and nowhere else. `parse.ts` validates against it; `json-schema.ts`
+ * publishes it.
  *
  * This module is pure: no I/O, no transport imports.
  */
 
-/** A duration: a number of seconds, or a string such as `500ms`, `30s`, `10m`, `1h`, `1h30m`. */
-export const rawDuration = z
-  .union(
-    [
-      z.number().nonnegative(),
-      z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 30s, 10m, 1h30m or 500ms'),
-    ],
-    { error: 'a duration like 30s, 10m, 1h30m or 500ms (or a number of seconds)' },
-  )
-  .describe('A duration: seconds as a number, or a string such as 500ms, 30s, 10m, 1h30m.');
+/** How long a converging check may wait; each check states its own default. */
+const checkTimeout = (fallback: string) =>
+  rawDuration.default(fallback).describe('How long this check may wait for convergence.');
 
-/** The names of every check in the catalogue. Adding one here forces a handler in checks/. */
-export const CHECK_NAMES = [
-  'node-ready',
-  'manager-quorum',
-  'engine-version',
-  'swarm-state',
-  'reboot-observed',
-  'services-converged',
-  'ingress-peers',
-  'published-ports',
-  'ingress-mesh',
-  'overlay-dns',
-  'ip-route',
-  'clock-skew',
-] as const;
+/** Checks get their wait in ms: `timeout` becomes `timeoutMs`. */
+function convertTimeout<T extends { timeout: number | string }>({ timeout, ...rest }: T) {
+  return { timeoutMs: parseDuration(timeout), ...rest };
+}
+
+/**
+ * Options per check, keyed by check name: this record is the catalogue's list of names, and each
+ * entry's schema is the only place that check's defaults are written. Each schema's output is
+ * what the check receives (durations in ms), so normalization and the catalogue's defaults are
+ * derived from it (`CheckOptions`, `normalizeCheckOptions`, `defaultCheckOptions`).
+ */
+export const CHECK_OPTION_SCHEMAS = {
+  'node-ready': z
+    .strictObject({ timeout: checkTimeout('2m') })
+    .describe('Node Status.State is ready, availability as expected, address as recorded.')
+    .transform(convertTimeout),
+  'manager-quorum': z
+    .strictObject({ timeout: checkTimeout('1m') })
+    .describe('Every manager reachable, exactly one leader, quorum held.')
+    .transform(convertTimeout),
+  'engine-version': z
+    .strictObject({
+      expected: z
+        .string()
+        .optional()
+        .describe('Expected engine version after an upgrade stage; may use ${variables}.'),
+      managersNotBehindWorkers: z.boolean().default(true),
+    })
+    .describe('Engine version equals the target; managers never behind workers.'),
+  'swarm-state': z
+    .strictObject({ timeout: checkTimeout('1m') })
+    .describe('docker info on the node: Swarm.LocalNodeState is active and Swarm.Error is empty.')
+    .transform(convertTimeout),
+  'reboot-observed': z
+    .strictObject({})
+    .describe('The node really rebooted when a reboot stage ran (boot id changed).'),
+  'services-converged': z
+    .strictObject({
+      timeout: checkTimeout('10m'),
+      remediate: z
+        .boolean()
+        .default(false)
+        .describe('In unattended mode, run `docker service update --force` on a stuck service.'),
+      ignore: z.array(z.string()).default([]).describe('Service names not to check.'),
+    })
+    .describe('Every service at its desired count, none stuck mid-update, no failed task on the node.')
+    .transform(convertTimeout),
+  'ingress-peers': z
+    .strictObject({ timeout: checkTimeout('2m') })
+    .describe("The ingress network's peer list, asked of every node's engine, is the Ready nodes.")
+    .transform(convertTimeout),
+  'published-ports': z
+    .strictObject({
+      timeout: checkTimeout('1m'),
+      paths: z
+        .record(z.string(), z.string())
+        .default({})
+        .describe('HTTP path to GET per published port, e.g. {"8080": "/"}; TCP connect otherwise.'),
+      fromCluster: z.boolean().default(false).describe('Also probe from inside the cluster.'),
+      connectTimeout: rawDuration.default('3s'),
+    })
+    .describe('Every published port answers on every node that should serve it.')
+    .transform(({ connectTimeout, ...rest }) => ({
+      ...convertTimeout(rest),
+      connectTimeoutMs: parseDuration(connectTimeout),
+    })),
+  'ingress-mesh': z
+    .strictObject({})
+    .describe('ingress-sbox present, DOCKER-INGRESS holds every port, same iptables backend.'),
+  'overlay-dns': z
+    .strictObject({
+      timeout: checkTimeout('1m'),
+      services: z.array(z.string()).default([]).describe('Services to resolve; all by default.'),
+    })
+    .describe('tasks.<service> resolves to the current task IPs from the node.')
+    .transform(convertTimeout),
+  'ip-route': z
+    .strictObject({
+      onDiff: z
+        .enum(['warn', 'fail'])
+        .default('warn')
+        .describe('What any other route difference is: warn (default) or fail.'),
+      requireDefaultRoute: z
+        .boolean()
+        .default(true)
+        .describe('Fail when the default route recorded before the run is gone or changed.'),
+    })
+    .describe('ip route unchanged since the run began; docker routes present; ip_forward on.'),
+  'clock-skew': z
+    .strictObject({ max: rawDuration.default('2s') })
+    .describe('Clock skew between nodes under a threshold.')
+    .transform(({ max }) => ({ maxMs: parseDuration(max) })),
+};
+
+export type CheckName = keyof typeof CHECK_OPTION_SCHEMAS;
+/** The names of every check in the catalogue, in catalogue order. A new one forces a handler in checks/. */
+export const CHECK_NAMES = Object.keys(CHECK_OPTION_SCHEMAS) as [CheckName, ...CheckName[]];
 export const checkName = z.enum(CHECK_NAMES).describe('The name of a check from the catalogue.');
-export type CheckName = (typeof CHECK_NAMES)[number];
 
-const severity = z.enum(['warn', 'fail']);
+/** What each check receives: its options with every default applied, durations in ms. */
+export type CheckOptions = { [N in CheckName]: z.output<(typeof CHECK_OPTION_SCHEMAS)[N]> };
 
-/** Per-check options. Every check accepts `timeout` (how long a converging check may wait). */
-const checkTimeout = rawDuration.optional().describe('How long this check may wait for convergence.');
+/** In a runbook every check's options are optional: an unwritten entry gets its schema's defaults. */
 export const rawCheckOptions = z
-  .strictObject({
-    'node-ready': z
-      .strictObject({ timeout: checkTimeout })
-      .optional()
-      .describe('Node Status.State is ready, availability as expected, address as recorded.'),
-    'manager-quorum': z
-      .strictObject({ timeout: checkTimeout })
-      .optional()
-      .describe('Every manager reachable, exactly one leader, quorum held.'),
-    'engine-version': z
-      .strictObject({
-        expected: z
-          .string()
-          .optional()
-          .describe('Expected engine version after an upgrade stage; may use ${variables}.'),
-        managersNotBehindWorkers: z.boolean().default(true),
-      })
-      .optional()
-      .describe('Engine version equals the target; managers never behind workers.'),
-    'swarm-state': z
-      .strictObject({ timeout: checkTimeout })
-      .optional()
-      .describe('docker info on the node: Swarm.LocalNodeState is active and Swarm.Error is empty.'),
-    'reboot-observed': z
-      .strictObject({})
-      .optional()
-      .describe('The node really rebooted when a reboot stage ran (boot id changed).'),
-    'services-converged': z
-      .strictObject({
-        timeout: checkTimeout,
-        remediate: z
-          .boolean()
-          .default(false)
-          .describe('In unattended mode, run `docker service update --force` on a stuck service.'),
-        ignore: z.array(z.string()).default([]).describe('Service names not to check.'),
-      })
-      .optional()
-      .describe('Every service at its desired count, none stuck mid-update, no failed task on the node.'),
-    'ingress-peers': z
-      .strictObject({ timeout: checkTimeout })
-      .optional()
-      .describe("The ingress network's peer list, asked of every node's engine, is the Ready nodes."),
-    'published-ports': z
-      .strictObject({
-        timeout: checkTimeout,
-        paths: z
-          .record(z.string(), z.string())
-          .default({})
-          .describe('HTTP path to GET per published port, e.g. {"8080": "/"}; TCP connect otherwise.'),
-        fromCluster: z.boolean().default(false).describe('Also probe from inside the cluster.'),
-        connectTimeout: rawDuration.default('3s'),
-      })
-      .optional()
-      .describe('Every published port answers on every node that should serve it.'),
-    'ingress-mesh': z
-      .strictObject({})
-      .optional()
-      .describe('ingress-sbox present, DOCKER-INGRESS holds every port, same iptables backend.'),
-    'overlay-dns': z
-      .strictObject({
-        timeout: checkTimeout,
-        services: z.array(z.string()).default([]).describe('Services to resolve; all by default.'),
-      })
-      .optional()
-      .describe('tasks.<service> resolves to the current task IPs from the node.'),
-    'ip-route': z
-      .strictObject({
-        onDiff: severity
-          .default('warn')
-          .describe('What any other route difference is: warn (default) or fail.'),
-        requireDefaultRoute: z
-          .boolean()
-          .default(true)
-          .describe('Fail when the default route recorded before the run is gone or changed.'),
-      })
-      .optional()
-      .describe('ip route unchanged since the run began; docker routes present; ip_forward on.'),
-    'clock-skew': z
-      .strictObject({ max: rawDuration.default('2s') })
-      .optional()
-      .describe('Clock skew between nodes under a threshold.'),
-  })
-  .default({});
+  .strictObject(
+    Object.fromEntries(CHECK_NAMES.map((name) => [name, CHECK_OPTION_SCHEMAS[name].optional()])) as {
+      [N in CheckName]: z.ZodOptional<(typeof CHECK_OPTION_SCHEMAS)[N]>;
+    },
+  )
+  // Why: prefault, not default: zod leaves a default out of the JSON Schema of a transforming object.
+  .prefault({});
 
 const checkList = z.array(checkName);
 
@@ -363,6 +363,6 @@ export const rawRunbook = z
   .describe('A drydock runbook: the stages of a rolling maintenance window.');
 
 export type RawRunbook = z.input<typeof rawRunbook>;
-/** The runbook after schema defaults, before normalization (durations still raw). */
+/** The runbook after schema defaults, before normalization (durations still raw, except in check options). */
 export type ParsedRunbook = z.output<typeof rawRunbook>;
 export type ParsedStage = z.output<typeof rawStage>;

@@ -1,6 +1,6 @@
-import type { CheckName, ParsedRunbook, StageKind } from './schema.js';
+import type { CheckName, CheckOptions, ParsedRunbook, StageKind } from './schema.js';
 
-export type { CheckName, StageKind } from './schema.js';
+export type { CheckName, CheckOptions, StageKind } from './schema.js';
 
 /**
  * The normalized runbook: schema defaults applied, durations in milliseconds, stage names
@@ -42,27 +42,6 @@ export interface Variable {
   secret: boolean;
   /** Where the value comes from, for plan output. */
   source: { type: 'literal' } | { type: 'env'; env: string; usedDefault: boolean };
-}
-
-/** Normalized check options: durations in ms, defaults applied. */
-export interface CheckOptions {
-  'node-ready': { timeoutMs: number };
-  'manager-quorum': { timeoutMs: number };
-  'engine-version': { expected?: string; managersNotBehindWorkers: boolean };
-  'swarm-state': { timeoutMs: number };
-  'reboot-observed': Record<string, never>;
-  'services-converged': { timeoutMs: number; remediate: boolean; ignore: string[] };
-  'ingress-peers': { timeoutMs: number };
-  'published-ports': {
-    timeoutMs: number;
-    paths: Record<string, string>;
-    fromCluster: boolean;
-    connectTimeoutMs: number;
-  };
-  'ingress-mesh': Record<string, never>;
-  'overlay-dns': { timeoutMs: number; services: string[] };
-  'ip-route': { onDiff: 'warn' | 'fail'; requireDefaultRoute: boolean };
-  'clock-skew': { maxMs: number };
 }
 
 interface StageBase<K extends StageKind> {

@@ -7,7 +7,7 @@ import type { JournalWriter } from '../../executor/journal.js';
 import type { ClusterPort } from '../../executor/ports.js';
 import type { RunProgress } from '../../executor/run-progress.js';
 import type { Plan } from '../../plan/types.js';
-import { parseDuration } from '../../runbook/normalize.js';
+import { parseDuration } from '../../runbook/duration.js';
 import type { Runbook } from '../../runbook/types.js';
 import { type Clock, systemClock } from '../../shared/clock.js';
 import type { CliIo } from '../io.js';

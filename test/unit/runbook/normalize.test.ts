@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CHECK_TIMEOUT_MS, nameStages, parseDuration } from '../../../src/runbook/normalize.js';
+import { parseDuration } from '../../../src/runbook/duration.js';
+import { nameStages } from '../../../src/runbook/normalize.js';
 import { buildRunbookYaml, expectRunbook } from './helpers.js';
 
 describe('parseDuration', () => {
@@ -48,7 +49,7 @@ describe('normalizeRunbook', () => {
     });
     expect(runbook.checks.preflight).toEqual(runbook.checks.afterNode);
     expect(runbook.checks.options['services-converged']).toEqual({
-      timeoutMs: DEFAULT_CHECK_TIMEOUT_MS['services-converged'],
+      timeoutMs: 600_000,
       remediate: false,
       ignore: [],
     });
