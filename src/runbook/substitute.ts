@@ -19,7 +19,8 @@ import type { Variable } from './types.js';
  *   quotes, `$`, backticks, globs, `~`, `;`, `&`, `|`, `<`, `>`, `(`, `)`, `{`, `}`, `!`, `#`,
  *   `\`); everything else, including the empty string, is wrapped in single quotes with each
  *   `'` written as `'\''` (POSIX);
- * - inside the template's own `"…"`: `\`, `$`, `` ` `` and `"` are backslash-escaped;
+ * - inside the template's own `"…"`: `\`, `$`, `` ` `` and `"` are backslash-escaped, and `!`
+ *   is written as `"'!'"`;
  * - inside the template's own `'…'`: each `'` is written as `'\''`;
  * - anywhere else (`$(…)`, backticks, here-documents, comments, …) the template is refused by
  *   validation (`checkShellPlaces`), so rendering one is an internal error.
