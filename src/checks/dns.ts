@@ -17,6 +17,21 @@ export function parseNslookup(output: string): string[] {
   return [...new Set(ips)].sort();
 }
 
+/**
+ * All lookups for a network in one exec: each answer follows a marker line naming it. Names
+ * come from the cluster (service names), so every one is quoted, and printed with printf,
+ * since some `echo`s interpret backslashes.
+ */
+export function buildLookupScript(containerId: string, names: readonly string[]): string {
+  const container = quoteShellArg(containerId);
+  return names
+    .map((name) => {
+      const quoted = quoteShellArg(name);
+      return `printf '%s %s\\n' ${MARK} ${quoted}; docker exec ${container} nslookup ${quoted} 2>&1`;
+    })
+    .join('; ');
+}
+
 interface Lookup {
   name: string;
   service: string;
@@ -95,13 +110,10 @@ export const overlayDnsCheck: CheckDefinition<'overlay-dns'> = {
             }
           }
           if (lookups.length === 0) continue;
-          // All lookups for a network in one exec.
-          const script = lookups
-            .map(
-              (l) =>
-                `echo ${MARK} ${l.name}; docker exec ${quoteShellArg(containerId)} nslookup ${quoteShellArg(l.name)} 2>&1`,
-            )
-            .join('; ');
+          const script = buildLookupScript(
+            containerId,
+            lookups.map((l) => l.name),
+          );
           const shell = await ctx.shellOf(node);
           const run = await shell.exec(script, {
             timeoutMs: 30_000,

@@ -99,6 +99,17 @@ export async function publishedPortTargets(ctx: CheckContext): Promise<PortTarge
   return targets;
 }
 
+/**
+ * The shell command that tries a TCP connect: nc -z, or bash's /dev/tcp where nc is missing.
+ * Every value is quoted, and the address twice inside `bash -c '…'`: once for the inner bash,
+ * then the whole inner script for the outer shell.
+ */
+export function buildPortProbeCommand(host: string, port: number, seconds: number): string {
+  const [h, p, s] = [host, String(port), String(seconds)].map(quoteShellArg);
+  const inner = `: </dev/tcp/${h}/${p}`;
+  return `if command -v nc >/dev/null 2>&1; then nc -z -w ${s} ${h} ${p}; else timeout ${s} bash -c ${quoteShellArg(inner)}; fi`;
+}
+
 /** Probes a port from inside the cluster: a shell on another node runs nc -z (or bash /dev/tcp). */
 async function probeFromCluster(
   ctx: CheckContext,
@@ -107,9 +118,7 @@ async function probeFromCluster(
   port: number,
   timeoutMs: number,
 ): Promise<ProbeResult> {
-  const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const h = quoteShellArg(host);
-  const command = `if command -v nc >/dev/null 2>&1; then nc -z -w ${seconds} ${h} ${port}; else timeout ${seconds} bash -c ${quoteShellArg(`: </dev/tcp/${host}/${port}`)}; fi`;
+  const command = buildPortProbeCommand(host, port, Math.max(1, Math.ceil(timeoutMs / 1000)));
   const shell = await ctx.shellOf(via);
   const r = await shell.exec(command, { timeoutMs: timeoutMs + 5000 });
   return r.exitCode === 0

@@ -1,9 +1,10 @@
+import { REFUSED_PLACES, type RefusedPlace } from '../shared/shell-context.js';
 import type { DocPath } from '../source/doc-path.js';
 import { findNearMiss } from '../source/near-miss.js';
 import type { ProblemOptions } from '../source/source-problem.js';
 import { nameStages } from './normalize.js';
 import { CHECK_NAMES, type CheckName, type ParsedRunbook } from './schema.js';
-import { BUILTIN_VARIABLES, scanTemplate } from './substitute.js';
+import { BUILTIN_VARIABLES, placeReferences, scanTemplate } from './substitute.js';
 
 /**
  * Cross-reference rules: what the schema alone cannot see. Each rule reads the schema output
@@ -72,6 +73,44 @@ export const checkVariableReferences: Rule = (ctx) => {
   }
 };
 
+/** What to write instead of a `${…}` drydock cannot quote, per place. */
+const PLACE_HINTS: { readonly [K in RefusedPlace]: (ref: string) => string } = {
+  'command-substitution': (ref) =>
+    `set a shell variable first and use it quoted inside: \`v=${ref}; echo "$(cat "$v")"\``,
+  backticks: (ref) => `set a shell variable first and use it quoted inside: \`v=${ref}; echo "$(cat "$v")"\``,
+  'parameter-expansion': (ref) => `set a shell variable first: \`v=${ref}; echo "\${X:-$v}"\``,
+  arithmetic: (ref) => `set a shell variable first: \`n=${ref}; echo $((n + 1))\``,
+  'dollar-single-quotes': (ref) => `write it outside the \`$'…'\` quotes: \`echo ${ref}\``,
+  comment: () => 'remove it from the comment: a value with a newline would end the comment and run',
+  'here-document': (ref) => `pipe it in instead: \`printf '%s\\n' ${ref} | …\``,
+  'after-backslash': () => 'remove the backslash: drydock quotes every value',
+  'after-dollar': () => 'remove the `$`: drydock quotes every value',
+  unbalanced: () => 'close every quote, `$(`, `${` and backtick the command opens',
+};
+
+/** A `${…}` in a shell command must sit where drydock can quote it so that it stays literal. */
+export const checkShellPlaces: Rule = (ctx) => {
+  for (const field of listTemplateFields(ctx.runbook)) {
+    if (!field.shell) continue;
+    const { parts, errors } = scanTemplate(field.template);
+    if (errors.length > 0) continue;
+    const refs = parts.filter((part) => part.type === 'ref');
+    placeReferences(parts).forEach((place, n) => {
+      const ref = refs[n];
+      if (place.kind !== 'refused' || !ref) return;
+      const written = `\${${ref.name}}`;
+      ctx.report(
+        field.path,
+        `\`${written}\` ${REFUSED_PLACES[place.place]}: drydock cannot quote a value there`,
+        {
+          within: ref.offset,
+          hint: PLACE_HINTS[place.place](written),
+        },
+      );
+    });
+  }
+};
+
 /** Secrets are masked in shell commands only; anywhere else they would leak into plans and logs. */
 export const checkSecretPlacement: Rule = (ctx) => {
   const secrets = new Set(
@@ -117,11 +156,39 @@ export const checkNumericVariables: Rule = (ctx) => {
     const value = typeof raw === 'object' ? raw.value : raw;
     if (typeof value !== 'number') continue;
     const written = ctx.readSource(path);
-    if (written !== undefined && written !== String(value)) {
-      ctx.report(path, `\`${written}\` is read as the number ${value}`, {
+    if (written === undefined || written === String(value)) continue;
+    // Why: a secret's value is never printed, not even in a warning about it.
+    if (typeof raw === 'object' && raw.secret) {
+      ctx.report(path, `secret \`${name}\` is read as a number, which changes how it is written`, {
         severity: 'warning',
-        hint: `quote it to keep it as written: "${written}"`,
+        hint: 'quote the value to keep it as written',
       });
+      continue;
+    }
+    ctx.report(path, `\`${written}\` is read as the number ${value}`, {
+      severity: 'warning',
+      hint: `quote it to keep it as written: "${written}"`,
+    });
+  }
+};
+
+/** Below this length a secret is indistinguishable from ordinary output. */
+export const MIN_SECRET_LENGTH = 3;
+
+/** A secret written in the runbook must be long enough to mask (the value itself is never printed). */
+export const checkSecretLength: Rule = (ctx) => {
+  for (const [name, raw] of Object.entries(ctx.runbook.variables)) {
+    if (typeof raw !== 'object' || !raw.secret) continue;
+    for (const key of ['value', 'default'] as const) {
+      const value = raw[key];
+      if (value === undefined || String(value).length >= MIN_SECRET_LENGTH) continue;
+      ctx.report(
+        ['variables', name, key],
+        `secret \`${name}\` is shorter than ${MIN_SECRET_LENGTH} characters`,
+        {
+          hint: 'so short a value cannot be told apart from ordinary output: use a longer secret, or drop `secret: true` if it is not one',
+        },
+      );
     }
   }
 };
@@ -278,7 +345,9 @@ export const RULES: readonly Rule[] = [
   checkVariableSources,
   checkVariableReferences,
   checkNumericVariables,
+  checkSecretLength,
   checkSecretPlacement,
+  checkShellPlaces,
   checkDuplicateStageNames,
   checkDrainActivatePairing,
   checkRolloutOrder,

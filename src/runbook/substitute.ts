@@ -1,5 +1,7 @@
 import { InternalError, UsageError } from '../errors.js';
-import { quoteShellArg, SAFE_SHELL_WORD } from '../shared/shell-quote.js';
+import { SECRET_MASK } from '../shared/mask-secrets.js';
+import { findHolePlaces, type HolePlace, REFUSED_PLACES } from '../shared/shell-context.js';
+import { quoteForShell, quoteShellArg, SAFE_SHELL_WORD } from '../shared/shell-quote.js';
 import type { Variable } from './types.js';
 
 /**
@@ -11,18 +13,22 @@ import type { Variable } from './types.js';
  * - `$${` and `\${` produce a literal `${` (so the remote shell can still see `${HOME}`).
  * - Any other `$` is left alone: `$HOME`, `$(date)` and `$$` reach the shell unchanged.
  *
- * Shell quoting (`renderCommand`): a value is inserted bare only when it matches
- * `SAFE_SHELL_WORD` (no whitespace, quotes, `$`, backticks, globs, `~`, `;`, `&`, `|`, `<`, `>`,
- * `(`, `)`, `{`, `}`, `!`, `#`, `\`); everything else, including the empty string, is wrapped in
- * single quotes with each `'` written as `'\''` (POSIX). Masked secrets are shown as `*****`,
- * unquoted, so the display reads the same whether or not the real value would need quotes.
+ * Shell quoting (`renderCommand`) depends on where the reference sits in the command
+ * (`findHolePlaces`):
+ * - unquoted: a value is inserted bare only when it matches `SAFE_SHELL_WORD` (no whitespace,
+ *   quotes, `$`, backticks, globs, `~`, `;`, `&`, `|`, `<`, `>`, `(`, `)`, `{`, `}`, `!`, `#`,
+ *   `\`); everything else, including the empty string, is wrapped in single quotes with each
+ *   `'` written as `'\''` (POSIX);
+ * - inside the template's own `"…"`: `\`, `$`, `` ` `` and `"` are backslash-escaped, and `!`
+ *   is written as `"'!'"`;
+ * - inside the template's own `'…'`: each `'` is written as `'\''`;
+ * - anywhere else (`$(…)`, backticks, here-documents, comments, …) the template is refused by
+ *   validation (`checkShellPlaces`), so rendering one is an internal error.
+ * Masked secrets are shown as `*****`, unquoted, so the display reads the same whether or not
+ * the real value would need quotes.
  */
 
-export { quoteShellArg, SAFE_SHELL_WORD };
-
-export const SECRET_MASK = '*****';
-
-/** Values made only of these characters mean the same to a POSIX shell quoted or not. */
+export { quoteShellArg, SAFE_SHELL_WORD, SECRET_MASK };
 
 export const BUILTIN_VARIABLES = ['node.name', 'node.address', 'node.role', 'runbook.name'] as const;
 export type BuiltinVariable = (typeof BUILTIN_VARIABLES)[number];
@@ -108,26 +114,53 @@ export function listReferences(template: string): string[] {
     .map((part) => (part as { name: string }).name);
 }
 
-/** Substitutes a shell command: values shell-quoted, secrets masked unless `reveal`. */
+/** Where each `${…}` of a shell command sits, in order (see `findHolePlaces`). */
+export function placeReferences(parts: readonly TemplatePart[]): HolePlace[] {
+  const texts = [''];
+  for (const part of parts) {
+    if (part.type === 'text') texts[texts.length - 1] += part.text;
+    else texts.push('');
+  }
+  return findHolePlaces(texts);
+}
+
+/** Substitutes a shell command: values quoted for their place, secrets masked unless `reveal`. */
 export function renderCommand(template: string, scope: SubstitutionScope, options: RenderOptions): Rendered {
-  return render(template, scope, options, quoteShellArg);
+  const parts = parseTemplate(template);
+  const places = placeReferences(parts);
+  let n = 0;
+  return render(parts, template, scope, options, (value) => {
+    const place = places[n++];
+    if (place?.kind !== 'quoted') {
+      // Why: validation refuses these places, so reaching here means a caller skipped it.
+      const where = place ? REFUSED_PLACES[place.place] : 'nowhere';
+      throw new InternalError(`bad template ${JSON.stringify(template)}: a reference ${where}`);
+    }
+    return quoteForShell(value, place.quoting);
+  });
 }
 
 /** Substitutes a non-shell field (e.g. an expected version): values inserted as they are. */
 export function renderValue(template: string, scope: SubstitutionScope, options: RenderOptions): Rendered {
-  return render(template, scope, options, (value) => value);
+  return render(parseTemplate(template), template, scope, options, (value) => value);
 }
 
+function parseTemplate(template: string): TemplatePart[] {
+  const { parts, errors } = scanTemplate(template);
+  const firstError = errors[0];
+  // Why: parse-time rules reject these, so reaching here means a caller skipped validation.
+  if (firstError) throw new InternalError(`bad template ${JSON.stringify(template)}: ${firstError.message}`);
+  return parts;
+}
+
+/** `quote` is called once per reference, in order, masked or not, so it can track places. */
 function render(
+  parts: readonly TemplatePart[],
   template: string,
   scope: SubstitutionScope,
   options: RenderOptions,
   quote: (value: string) => string,
 ): Rendered {
-  const { parts, errors } = scanTemplate(template);
-  const firstError = errors[0];
-  // Why: parse-time rules reject these, so reaching here means a caller skipped validation.
-  if (firstError) throw new InternalError(`bad template ${JSON.stringify(template)}: ${firstError.message}`);
   let text = '';
   let hasSecrets = false;
   for (const part of parts) {
@@ -147,11 +180,12 @@ function render(
           },
         );
       }
+      quote('');
       text += `<unset: $${entry.env ?? part.name}>`;
       continue;
     }
-    if (entry.secret && !options.reveal) text += SECRET_MASK;
-    else text += quote(entry.value);
+    const quoted = quote(entry.value);
+    text += entry.secret && !options.reveal ? SECRET_MASK : quoted;
   }
   return { text, hasSecrets };
 }

@@ -137,4 +137,69 @@ describe('rules', () => {
       /needs `host`/,
     );
   });
+
+  it('refuses a reference where no quoting keeps it literal, located at the reference', () => {
+    const problems = expectProblems(
+      buildRunbookYaml(
+        'variables:\n  v: x\n',
+        twoStages(
+          [
+            '  - kind: run',
+            '    commands:',
+            '      - echo "$(cat ${v})"',
+            '      - echo `cat ${v}`',
+            '      - "echo ok # ${v}"',
+            '      - "cat <<EOF\\n${v}\\nEOF"',
+            '  - kind: reboot',
+            '    command: shutdown -r $((${v} + 1))',
+            '',
+          ].join('\n'),
+        ),
+      ),
+    );
+    expect(summarize(problems)).toEqual([
+      '8:21 stages[0].commands[0] `${v}` inside a command substitution `$(…)`: drydock cannot quote a value there',
+      '9:19 stages[0].commands[1] `${v}` inside backticks `…`: drydock cannot quote a value there',
+      '10:20 stages[0].commands[2] `${v}` inside a shell comment: drydock cannot quote a value there',
+      '11:9 stages[0].commands[3] `${v}` inside a here-document: drydock cannot quote a value there',
+      '12:11 stages[1].kind reboot without draining the node first',
+      '13:29 stages[1].command `${v}` inside an arithmetic expansion `$((…))`: drydock cannot quote a value there',
+    ]);
+    expect(problems[0]?.hint).toBe(
+      'set a shell variable first and use it quoted inside: `v=${v}; echo "$(cat "$v")"`',
+    );
+  });
+
+  it("accepts references inside the command's own double and single quotes", () => {
+    expectRunbook(
+      buildRunbookYaml(
+        'variables:\n  v: x\n',
+        twoStages(`  - kind: run\n    commands: ["echo \\"\${v}\\" '\${v}' \${v}"]\n`),
+      ),
+    );
+  });
+
+  it('never prints a secret in the number warning', () => {
+    const { warnings } = expectRunbook(
+      buildRunbookYaml('variables:\n  pin: {value: 0x1F2E, secret: true}\n  plain: 0x1F2E\n'),
+    );
+    expect(summarize(warnings)).toEqual([
+      '4:16 variables.pin.value secret `pin` is read as a number, which changes how it is written',
+      '5:10 variables.plain `0x1F2E` is read as the number 7982',
+    ]);
+    expect(JSON.stringify(warnings.slice(0, 1))).not.toMatch(/1F2E|7982/i);
+  });
+
+  it('refuses secrets too short to mask, without printing them', () => {
+    const problems = expectProblems(
+      buildRunbookYaml(
+        'variables:\n  a: {value: "ab", secret: true}\n  b: {env: B, default: "7", secret: true}\n  c: {value: abc, secret: true}\n  d: {value: "ab"}\n',
+      ),
+    );
+    expect(summarize(problems)).toEqual([
+      '4:14 variables.a.value secret `a` is shorter than 3 characters',
+      '5:24 variables.b.default secret `b` is shorter than 3 characters',
+    ]);
+    expect(JSON.stringify(problems)).not.toMatch(/"ab"|`ab`|`7`/);
+  });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateCommand } from '../../../src/cli/commands/validate.js';
 import { UsageError } from '../../../src/errors.js';
@@ -96,5 +99,58 @@ describe('validateCommand', () => {
     );
     await expect(validateCommand(['nope.yaml'], {}, io)).rejects.toThrow('no such file: nope.yaml');
     expect(out.stdout).toBe('');
+  });
+
+  it('never prints a secret value, in text or JSON, valid or not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drydock-validate-'));
+    try {
+      // Each secret sits where a message could quote it: a number YAML rewrote, a value too
+      // short to mask, a secret next to schema errors, a reference refused in a command.
+      const file = join(dir, 'secrets.yaml');
+      writeFileSync(
+        file,
+        [
+          'version: 1',
+          'name: secrets',
+          'variables:',
+          '  hex: {value: 0x1F2E, secret: true}',
+          '  oct: {value: 0o17, secret: true}',
+          '  short: {value: "Zq", secret: true}',
+          '  token: {value: "tok-SECRET-1", secret: true}',
+          'stages:',
+          '  - kind: run',
+          '    commands: ["echo $(cat ${hex}) ${short}"]',
+          '',
+        ].join('\n'),
+      );
+      const valid = join(dir, 'valid.yaml');
+      writeFileSync(
+        valid,
+        'version: 1\nname: ok\nvariables:\n  pin: {value: 0x1F2E, secret: true}\nstages:\n  - kind: run\n    commands: ["login ${pin}"]\n',
+      );
+      const broken = join(dir, 'broken.yaml');
+      writeFileSync(
+        broken,
+        'version: 1\nname: broken\nvariables:\n  token: {value: "tok-SECRET-1", secret: true, extra: 1}\nstages: []\n',
+      );
+      const secrets = /1F2E|7982|0o17|\b15\b|Zq|tok-SECRET-1/i;
+      for (const format of ['text', 'json'] as const) {
+        for (const files of [[file], [valid], [broken], [file, valid, broken]]) {
+          const { out, io } = captureIo();
+          await validateCommand(files, { format }, io);
+          expect(out.stdout + out.stderr).not.toMatch(secrets);
+          expect(out.stdout + out.stderr).toMatch(/secret|unknown field/);
+        }
+      }
+      const text = captureIo();
+      await validateCommand([file], {}, text.io);
+      expect(text.out.stdout).toContain('secret `short` is shorter than 3 characters');
+      expect(text.out.stdout).toContain('warning: secret `hex` is read as a number');
+      const { out, io } = captureIo();
+      await validateCommand([valid], {}, io);
+      expect(out.stdout).toContain('warning: secret `pin` is read as a number');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
