@@ -38,7 +38,10 @@ async function startReceiver(answer: (n: number) => number | 'hang'): Promise<Re
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   servers.push(server);
-  return { bodies, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T0/B0/${SECRET}` };
+  return {
+    bodies,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T0/B0/${SECRET}`,
+  };
 }
 
 /** The lab runbook with its stages replaced (fast runs) and a notify section. */
@@ -111,8 +114,21 @@ describe('run reports and webhooks on the lab (1 manager + 2 workers)', () => {
     expect(slack.bodies.map((b) => (b.text as string).split(':')[0])).toHaveLength(3);
     expect(slack.bodies[1]).toMatchObject({ blocks: [{ type: 'section' }, { type: 'context' }] });
     expect(slack.bodies[1]!.text).toContain('HALTED');
-    expect(json.bodies.map((b) => b.event)).toEqual(['run-start', 'run-start', 'node-done', 'halt', 'run-end']);
-    expect(json.bodies[3]).toMatchObject({ schema: 'drydock.notification', version: 1, node: 'node3', stage: 'patch', outcome: 'halted', runId });
+    expect(json.bodies.map((b) => b.event)).toEqual([
+      'run-start',
+      'run-start',
+      'node-done',
+      'halt',
+      'run-end',
+    ]);
+    expect(json.bodies[3]).toMatchObject({
+      schema: 'drydock.notification',
+      version: 1,
+      node: 'node3',
+      stage: 'patch',
+      outcome: 'halted',
+      runId,
+    });
 
     await labExec('node3', 'rm -f /run/drydock-test-fail');
     const resumed = await runDrydock(['resume', runId, '--json', '--journal-dir', journals], { env });
@@ -176,7 +192,14 @@ describe('run reports and webhooks on the lab (1 manager + 2 workers)', () => {
     expect(result.exitCode, explain(result)).toBe(3);
     expect(eventsOf(result.events, 'node-start')).toEqual([]);
     expect(eventsOf(result.events, 'run-end')[0]).toMatchObject({ outcome: 'refused' });
-    const report = await runDrydock(['report', eventsOf(result.events, 'run-end')[0]!.runId, '--format', 'md', '--journal-dir', journals]);
+    const report = await runDrydock([
+      'report',
+      eventsOf(result.events, 'run-end')[0]!.runId,
+      '--format',
+      'md',
+      '--journal-dir',
+      journals,
+    ]);
     expect(report.stdout).toContain('# Refused');
     expect(report.stdout).toContain('run-start not delivered');
     expectNoSecret(report.stdout, result.stdout, result.stderr);

@@ -20,7 +20,12 @@ export async function renderInChromium(
     { timeout: 120_000, maxBuffer: 32 * 1024 * 1024 },
   );
   // Chromium logs page console output (errors included) as `:INFO:CONSOLE(line)] "…"`.
-  const consoleMessages = `${shot.stdout}\n${shot.stderr}`.split('\n').filter((l) => /CONSOLE\(\d+\)|Uncaught/.test(l));
-  const dump = await run('chromium', [...FLAGS, '--dump-dom', url], { timeout: 120_000, maxBuffer: 32 * 1024 * 1024 });
+  const consoleMessages = `${shot.stdout}\n${shot.stderr}`
+    .split('\n')
+    .filter((l) => /CONSOLE\(\d+\)|Uncaught/.test(l));
+  const dump = await run('chromium', [...FLAGS, '--dump-dom', url], {
+    timeout: 120_000,
+    maxBuffer: 32 * 1024 * 1024,
+  });
   return { consoleMessages, dom: dump.stdout, pngBytes: statSync(pngPath).size };
 }
