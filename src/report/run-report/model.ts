@@ -7,6 +7,9 @@ import type { Plan } from '../../plan/types.js';
  * The run model: everything a report shows, folded from a journal alone (so it works for a
  * killed process too). Pure. Every renderer (HTML, Markdown, JSON) reads this and nothing else.
  * Events already carry commands in display form and output with secrets masked by the executor.
+ *
+ * Over 400 lines on purpose: the model types and the one handler table per event type stay
+ * together, so a new event type fails to compile right next to the shape it must fill.
  */
 export type ReportOutcome = 'succeeded' | 'halted' | 'interrupted' | 'refused' | 'unfinished';
 
