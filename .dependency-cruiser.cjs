@@ -1,7 +1,8 @@
 // The layering of drydock, checked by `npm run check:layers` (part of `npm run check` and CI).
 // Arrows point down only:
-//   cli → prompts, report → executor → checks → plan → runbook → source → shared, errors
+//   cli → prompts, report, notify → executor → checks → plan → runbook → source → shared, errors
 //                                   ↘ transport ↗ (ports and adapters; never the runbook)
+// notify/ builds webhook messages (pure) and sends them through the transport's webhook port.
 // Third-party edges: ssh2 and dockerode live behind the transport ports; listr2 and inquirer
 // each live in one module; only the CLI parses argv.
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -20,7 +21,7 @@ module.exports = {
       comment:
         'runbook/, plan/ and source/ are pure: they describe work, they never reach the outside world.',
       from: { path: '^src/(runbook|plan|source)/' },
-      to: { path: '^src/(transport|executor|report|prompts|cli|checks)/' },
+      to: { path: '^src/(transport|executor|report|notify|prompts|cli|checks)/' },
     },
     {
       name: 'shared-is-the-bottom',
@@ -42,21 +43,35 @@ module.exports = {
       severity: 'error',
       comment: 'Transports implement small ports; they do not know runbooks, plans, checks or runs.',
       from: { path: '^src/transport/' },
-      to: { path: '^src/(runbook|plan|checks|executor|report|prompts|cli)/' },
+      to: { path: '^src/(runbook|plan|checks|executor|report|notify|prompts|cli)/' },
     },
     {
       name: 'checks-below-the-executor',
       severity: 'error',
       comment: 'Checks are used by the executor and by `drydock check`; they never call back up.',
       from: { path: '^src/checks/' },
-      to: { path: '^src/(executor|report|prompts|cli)/' },
+      to: { path: '^src/(executor|report|notify|prompts|cli)/' },
     },
     {
       name: 'executor-below-the-ui',
       severity: 'error',
       comment: 'The executor emits events and asks a gate port; reporters and prompts implement them.',
       from: { path: '^src/executor/' },
+      to: { path: '^src/(report|notify|prompts|cli)/' },
+    },
+    {
+      name: 'notify-beside-the-reporters',
+      severity: 'error',
+      comment: 'Notifications consume run events like a reporter; the CLI wires them, they never call it.',
+      from: { path: '^src/notify/' },
       to: { path: '^src/(report|prompts|cli)/' },
+    },
+    {
+      name: 'webhooks-send-through-the-port',
+      severity: 'error',
+      comment: 'notify/ only builds messages; HTTP lives in transport/webhook.ts.',
+      from: { path: '^src/notify/' },
+      to: { path: '^(node:)?(http|https|net)$' },
     },
     {
       name: 'renderers-below-the-cli',

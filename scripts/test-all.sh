@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite, as the README gives it and CI runs it:
 #   1. installs what the labs need from apt (root; idempotent and quick when present),
-#   2. builds, type-checks and lints,
+#   2. builds, type-checks and lints, and installs the packed tarball into a fresh prefix,
 #   3. runs the unit tests and the namespace-lab integration suite (real dockerd, sshd,
 #      routing tables per node), then the mesh suite on QEMU VMs (real ingress mesh).
 # The suites run one after the other so the VMs never compete with the namespace lab for
@@ -15,8 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash lab/lab.sh deps
-# The terminal tests drive tmux; the transport tests use pgrep and ss.
-missing=$(for p in tmux procps iproute2; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
+# The terminal tests drive tmux; the transport tests use pgrep and ss; the report test renders in chromium.
+missing=$(for p in tmux procps iproute2 chromium; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
 if [ -n "$missing" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
@@ -26,6 +26,7 @@ npm run build
 npm run typecheck
 npm run lint
 npm run check:layers
+bash scripts/test-pack.sh
 
 results=$(mktemp -d)
 status=0

@@ -58,7 +58,8 @@ Examples:
   drydock validate runbooks/*.yaml
   drydock plan runbooks/rolling-patch.yaml --inventory fixtures/inventory/example.yaml
   drydock run runbooks/rolling-patch.yaml --manager 10.0.0.11 --yes
-  drydock check --runbook runbooks/rolling-patch.yaml --manager 10.0.0.11`,
+  drydock check --runbook runbooks/rolling-patch.yaml --manager 10.0.0.11
+  drydock report RUN_ID --format md`,
   );
 
   program
@@ -124,6 +125,20 @@ Examples:
     .action(async (opts) => {
       const { runsCommand } = await import('./commands/runs.js');
       setExit(await runsCommand(opts, io));
+    });
+
+  program
+    .command('report')
+    .description('rebuild the report of a run from its journal (HTML, Markdown or JSON)')
+    .argument('<run-id>', 'run id (see `drydock runs`)')
+    .option('--journal-dir <dir>', 'where run journals are')
+    .addOption(
+      new Option('--format <format>', 'report format').choices(['html', 'md', 'json']).default('html'),
+    )
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (runId: string, opts) => {
+      const { reportCommand } = await import('./commands/report.js');
+      setExit(await reportCommand(runId, opts, io));
     });
 
   addConnectionOptions(

@@ -44,6 +44,8 @@ export type RunEvent =
   | { type: 'node-end'; node: string; availabilityAfter: string; at: string }
   | { type: 'halt'; report: HaltReport; at: string }
   | { type: 'interrupted'; node: string | null; stage: string | null; resumeCommand: string; at: string }
+  /** Something went wrong beside the run (e.g. a webhook could not be delivered); the run goes on. */
+  | { type: 'warning'; source: 'notify'; message: string; at: string }
   | { type: 'run-end'; runId: string; outcome: RunOutcome; durationMs: number; at: string };
 
 export type RunEventType = RunEvent['type'];

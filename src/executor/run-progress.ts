@@ -106,6 +106,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
     case 'command':
     case 'checks':
     case 'progress':
+    case 'warning':
       break;
   }
 }

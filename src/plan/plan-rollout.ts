@@ -83,6 +83,16 @@ export function planRollout(runbook: Runbook, facts: ClusterFacts): Plan {
     nodes,
     skipped,
     warnings,
+    ...(runbook.notify.length > 0
+      ? {
+          notify: runbook.notify.map((hook) => ({
+            host: hook.host,
+            format: hook.format,
+            events: hook.events,
+            required: hook.required,
+          })),
+        }
+      : {}),
   };
 }
 

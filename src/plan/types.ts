@@ -131,4 +131,6 @@ export interface Plan {
   /** Nodes matched by nothing or excluded, with why; shown so nobody is surprised. */
   skipped: { name: string; reason: string }[];
   warnings: string[];
+  /** Webhooks the run will call, by host only (the URL is a secret). Absent when none. */
+  notify?: { host: string; format: 'json' | 'slack'; events: string[]; required: boolean }[];
 }

@@ -17,6 +17,11 @@ export function renderPlanMarkdown(plan: Plan): string {
   );
   out.push(`- Checks between stages: ${plan.checks.between.map((c) => `\`${c}\``).join(', ') || 'none'}`);
   out.push(`- Checks after each node: ${plan.checks.afterNode.map((c) => `\`${c}\``).join(', ') || 'none'}`);
+  for (const hook of plan.notify ?? []) {
+    out.push(
+      `- Notify: ${hook.format} webhook at ${hook.host} on ${hook.events.join(', ')}${hook.required ? ' (required)' : ''}`,
+    );
+  }
   for (const w of plan.warnings) out.push(`- **Warning:** ${w}`);
   out.push('', '## Order', '', '| # | Node | Role | Batch | Why |', '|---|---|---|---|---|');
   for (const n of plan.nodes) {

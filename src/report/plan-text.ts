@@ -29,6 +29,11 @@ export function renderPlanText(plan: Plan): string {
     for (const v of plan.variables)
       out.push(`  ${v.name} = ${v.value}${v.secret ? ' (secret)' : ''}  [${v.source}]`);
   }
+  for (const hook of plan.notify ?? []) {
+    out.push(
+      `notify: ${hook.format} webhook at ${hook.host} on ${hook.events.join(', ')}${hook.required ? ' (required: the run is refused if run-start cannot be delivered)' : ''}`,
+    );
+  }
   for (const w of plan.warnings) out.push(`warning: ${w}`);
   out.push('');
   out.push('order:');

@@ -209,6 +209,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
   let halt: HaltReport | undefined;
   let interrupted: Extract<RunEvent, { type: 'interrupted' }> | undefined;
   let end: Extract<RunEvent, { type: 'run-end' }> | undefined;
+  const warnings: string[] = [];
 
   function startTree(plan: Plan, resumed: boolean): void {
     const total = plan.nodes.length;
@@ -436,6 +437,10 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         interrupted = event;
         settleOpen(new Error(`interrupted; resume with: ${event.resumeCommand}`));
         return;
+      case 'warning':
+        // Shown after the tasks: listr2 owns the screen while they run.
+        warnings.push(`${event.source}: ${event.message}`);
+        return;
       case 'run-end':
         end = event;
         settleOpen(new Error(`run ${event.outcome}`));
@@ -453,6 +458,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         out(line.startsWith('HALT') ? `\u001b[31m${line}\u001b[0m` : `  ${line}`);
     }
     if (interrupted) out(`\nINTERRUPTED: resume with: ${interrupted.resumeCommand}`);
+    for (const warning of warnings) out(`warning: ${warning}`);
     if (end) out(`\nrun ${end.runId} ${end.outcome} after ${formatDuration(end.durationMs)}`);
   }
 

@@ -159,6 +159,9 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
         write(event.at, `${paint(33, 'INTERRUPTED')}${where}; resume with: ${event.resumeCommand}`);
         return;
       }
+      case 'warning':
+        write(event.at, `${paint(33, 'WARNING')} ${event.source}: ${event.message}`);
+        return;
       case 'run-end':
         writeSummary(event);
         return;

@@ -1,6 +1,7 @@
 import { parseDuration } from './duration.js';
 import { CHECK_NAMES, CHECK_OPTION_SCHEMAS, type ParsedRunbook, type ParsedStage } from './schema.js';
-import type { CheckOptions, Runbook, Stage, Variable } from './types.js';
+import type { CheckOptions, Runbook, Stage, Variable, Webhook } from './types.js';
+import { resolveWebhookUrl, webhookHost } from './webhook-url.js';
 
 /**
  * Schema output → the normalized `Runbook`: durations in ms, stage names filled in, sudo and
@@ -138,7 +139,22 @@ export function normalizeRunbook(parsed: ParsedRunbook, context: NormalizeContex
     stages: parsed.stages.map((stage, index) =>
       normalizeStage(stage, names[index] ?? stage.kind, parsed.connection.ssh.sudo),
     ),
+    notify: [],
   };
+  runbook.notify = parsed.notify.map((hook) => normalizeWebhook(hook, runbook.variables, context.env));
   if (parsed.description !== undefined) runbook.description = parsed.description;
   return runbook;
+}
+
+function normalizeWebhook(hook: ParsedRunbook['notify'][number], variables: Variable[], env: Env): Webhook {
+  const resolved = resolveWebhookUrl(hook.url, variables, env);
+  return {
+    url: resolved.url,
+    host: resolved.url === undefined ? `<unset: ${resolved.missing.join(', ')}>` : webhookHost(resolved.url),
+    format: hook.format,
+    events: hook.events,
+    required: hook.required,
+    timeoutMs: parseDuration(hook.timeout),
+    retries: hook.retries,
+  };
 }

@@ -5,6 +5,7 @@ import type { ProblemOptions } from '../source/source-problem.js';
 import { nameStages } from './normalize.js';
 import { CHECK_NAMES, type CheckName, type ParsedRunbook } from './schema.js';
 import { BUILTIN_VARIABLES, placeReferences, scanTemplate } from './substitute.js';
+import { listWebhookRefs } from './webhook-url.js';
 
 /**
  * Cross-reference rules: what the schema alone cannot see. Each rule reads the schema output
@@ -340,6 +341,37 @@ export const checkTargets: Rule = (ctx) => {
   });
 };
 
+/**
+ * Webhook URLs: references must resolve to declared variables; a literal must be http(s). The
+ * URL itself never appears in a message (it is a secret).
+ */
+export const checkNotify: Rule = (ctx) => {
+  ctx.runbook.notify.forEach((hook, index) => {
+    const path = ['notify', index, 'url'];
+    const refs = listWebhookRefs(hook.url);
+    for (const ref of refs.filter((r) => !r.env)) {
+      const variable = ctx.runbook.variables[ref.name];
+      if (variable === undefined) {
+        ctx.report(path, `\`\${${ref.name}}\` is not a declared variable`, {
+          within: ref.offset,
+          hint: `declare it under variables (with secret: true), or read the environment: \${env:${ref.name}}`,
+        });
+      } else if (typeof variable !== 'object' || !variable.secret) {
+        ctx.report(path, `variable \`${ref.name}\` holds a webhook URL but is not secret`, {
+          severity: 'warning',
+          hint: 'mark it `secret: true` so it is masked everywhere',
+        });
+      }
+    }
+    if (refs.length === 0 && !/^https?:\/\/[^/\s]+/.test(hook.url)) {
+      ctx.report(path, 'not an http(s) URL', { hint: 'e.g. url: ${env:SLACK_WEBHOOK_URL}' });
+    }
+    if (refs.length > 0 && !/^(https?:\/\/|\$\{)/.test(hook.url)) {
+      ctx.report(path, 'must start with http://, https:// or a ${…} reference');
+    }
+  });
+};
+
 /** Every rule, in reporting order. Adding one here is all it takes to enforce it. */
 export const RULES: readonly Rule[] = [
   checkVariableSources,
@@ -355,6 +387,7 @@ export const RULES: readonly Rule[] = [
   checkUnusedCheckOptions,
   checkDockerConnection,
   checkTargets,
+  checkNotify,
 ];
 
 /** Runs every rule against a schema-valid runbook. */

@@ -340,6 +340,45 @@ export const rawRollout = z
   })
   .prefault({});
 
+export const NOTIFY_EVENTS = ['run-start', 'node-done', 'halt', 'interrupted', 'run-end'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+export const rawWebhook = z
+  .strictObject({
+    url: z
+      .string()
+      .min(1)
+      .describe(
+        'Webhook URL, usually ${env:NAME} or ${variable}. A secret: never printed; plans show its host only.',
+      ),
+    format: z
+      .enum(['json', 'slack'])
+      .default('json')
+      .describe(
+        "json: drydock's versioned event document; slack: an incoming-webhook payload (text + blocks).",
+      ),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS))
+      .min(1)
+      .default(['run-start', 'halt', 'run-end'])
+      .describe('Which events to send.'),
+    required: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Refuse the run when the run-start message cannot be delivered ("no unannounced maintenance").',
+      ),
+    timeout: rawDuration.default('5s').describe('Per attempt; delivery never stalls the run.'),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(3)
+      .describe('Further attempts after a failure, with backoff.'),
+  })
+  .describe('A webhook to notify.');
+
 export const rawRunbook = z
   .strictObject({
     $schema: z.string().optional(),
@@ -359,6 +398,7 @@ export const rawRunbook = z
     checks: rawChecks,
     onFailure: z.literal('halt').default('halt').describe('What to do on a failure: halt (stop there).'),
     stages: z.array(rawStage).min(1).describe('Stages run on each node, in order.'),
+    notify: z.array(rawWebhook).default([]).describe('Webhooks told about the run (chat, paging, tickets).'),
   })
   .describe('A drydock runbook: the stages of a rolling maintenance window.');
 

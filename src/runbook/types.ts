@@ -1,6 +1,6 @@
-import type { CheckName, CheckOptions, ParsedRunbook, StageKind } from './schema.js';
+import type { CheckName, CheckOptions, NotifyEvent, ParsedRunbook, StageKind } from './schema.js';
 
-export type { CheckName, CheckOptions, StageKind } from './schema.js';
+export type { CheckName, CheckOptions, NotifyEvent, StageKind } from './schema.js';
 
 /**
  * The normalized runbook: schema defaults applied, durations in milliseconds, stage names
@@ -33,6 +33,20 @@ export interface Runbook {
   };
   onFailure: 'halt';
   stages: Stage[];
+  notify: Webhook[];
+}
+
+/** A webhook with its URL resolved from the environment. The URL is a secret: print `host` only. */
+export interface Webhook {
+  /** undefined when a referenced environment variable or runbook variable has no value. */
+  url: string | undefined;
+  /** Host of the URL (or `<unset: $NAME>`), safe to print. */
+  host: string;
+  format: 'json' | 'slack';
+  events: NotifyEvent[];
+  required: boolean;
+  timeoutMs: number;
+  retries: number;
 }
 
 export interface Variable {

@@ -1,11 +1,13 @@
 import { hostname, userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import { createCheckRunner } from '../../executor/check-runner.js';
-import type { OperatorGate, RunOutcome } from '../../executor/events.js';
+import type { OperatorGate, RunEvent, RunOutcome } from '../../executor/events.js';
 import { executePlan } from '../../executor/execute-plan.js';
 import type { JournalWriter } from '../../executor/journal.js';
 import type { ClusterPort } from '../../executor/ports.js';
 import type { RunProgress } from '../../executor/run-progress.js';
+import type { Notifier } from '../../notify/notifier.js';
 import type { Plan } from '../../plan/types.js';
 import { parseDuration } from '../../runbook/duration.js';
 import type { Runbook } from '../../runbook/types.js';
@@ -73,7 +75,30 @@ export async function runSession(args: {
     const { createInquirerGate } = await import('../../prompts/operator-gate.js');
     gate = createInquirerGate({ plan: args.plan, onBeforePrompt: ui.pause, onAfterPrompt: ui.resume });
   }
-  const reporter = combineReporters(args.journal, ui);
+  const journalDir = dirname(args.journal.path);
+  const { reportPaths } = await import('../../report/run-report/outcome-text.js');
+  // Late-bound: the notifier's warnings go to the journal and the screen like any event.
+  const emit = (event: RunEvent) => reporter.onEvent(event);
+  const notifier = await createSessionNotifier(args, reportPaths(args.journal.path).html, emit);
+  const reporter = combineReporters(args.journal, ui, ...(notifier ? [notifier] : []));
+  const clock = args.clock ?? systemClock;
+  const { writeRunReports } = await import('./report.js');
+  const finish = async () => {
+    await notifier?.close();
+    await reporter.close?.();
+    await writeRunReports(args.journal.path, args.runId, journalDir, args.journalDir, io);
+  };
+
+  if (notifier) {
+    const { refused } = await notifier.announce(new Date(clock.now()).toISOString());
+    if (refused) {
+      const at = new Date(clock.now()).toISOString();
+      emit({ type: 'warning', source: 'notify', message: `${refused}: run refused`, at });
+      emit({ type: 'run-end', runId: args.runId, outcome: 'refused', durationMs: 0, at });
+      await finish();
+      return OUTCOME_EXIT.refused;
+    }
+  }
 
   // First signal: finish the current command or wait, then stop. Second: cancel it too.
   const stop = new AbortController();
@@ -89,7 +114,6 @@ export async function runSession(args: {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const clock = args.clock ?? systemClock;
   try {
     const outcome = await executePlan({
       runId: args.runId,
@@ -111,8 +135,31 @@ export async function runSession(args: {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await reporter.close?.();
+    await finish();
   }
+}
+
+/** The webhooks of the runbook as one more event consumer, or none. */
+async function createSessionNotifier(
+  args: { runId: string; runbook: Runbook; plan: Plan; progress: RunProgress },
+  reportPath: string,
+  emit: (event: RunEvent) => void,
+): Promise<Notifier | undefined> {
+  if (args.runbook.notify.length === 0) return undefined;
+  const [{ createNotifier }, { createHttpWebhookPort }, { listSecretValues }] = await Promise.all([
+    import('../../notify/notifier.js'),
+    import('../../transport/webhook.js'),
+    import('../../runbook/substitute.js'),
+  ]);
+  return createNotifier({
+    hooks: args.runbook.notify,
+    port: createHttpWebhookPort(),
+    context: { runId: args.runId, plan: args.plan, reportPath, resumed: args.progress.plan !== undefined },
+    secrets: listSecretValues(args.runbook.variables),
+    clock: systemClock,
+    onWarning: (message) =>
+      emit({ type: 'warning', source: 'notify', message, at: new Date().toISOString() }),
+  });
 }
 
 function parseLockTtl(text: string): number {

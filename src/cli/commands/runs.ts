@@ -1,5 +1,7 @@
-import { defaultJournalDir, listJournals, readJournal } from '../../executor/journal.js';
+import { existsSync } from 'node:fs';
+import { defaultJournalDir, journalPath, listJournals, readJournal } from '../../executor/journal.js';
 import { replayJournal } from '../../executor/run-progress.js';
+import { reportPaths } from '../../report/run-report/outcome-text.js';
 import type { CliIo } from '../io.js';
 
 /** `drydock runs`: every journal with its outcome and where it stopped. */
@@ -9,6 +11,9 @@ export async function runsCommand(
 ): Promise<number> {
   const dir = options.journalDir ?? defaultJournalDir(io.env);
   const rows = listJournals(dir).map((runId) => {
+    // The HTML report sits next to the journal; without it, `drydock report` rebuilds it.
+    const { html } = reportPaths(journalPath(dir, runId));
+    const report = existsSync(html) ? html : `(drydock report ${runId})`;
     try {
       const p = replayJournal(readJournal(dir, runId));
       return {
@@ -19,6 +24,7 @@ export async function runsCommand(
         stoppedAt: p.stoppedAt ? `${p.stoppedAt.node}/${p.stoppedAt.stage}` : '',
         nodesDone: p.doneNodes.size,
         nodes: p.plan?.nodes.length ?? 0,
+        report,
       };
     } catch (error) {
       return {
@@ -29,6 +35,7 @@ export async function runsCommand(
         stoppedAt: '',
         nodesDone: 0,
         nodes: 0,
+        report,
       };
     }
   });
@@ -42,7 +49,7 @@ export async function runsCommand(
   }
   for (const r of rows) {
     io.stdout(
-      `${r.runId}  ${r.outcome.padEnd(18)} ${r.nodesDone}/${r.nodes} nodes  ${r.stoppedAt.padEnd(20)} ${r.runbook}\n`,
+      `${r.runId}  ${r.outcome.padEnd(18)} ${r.nodesDone}/${r.nodes} nodes  ${r.stoppedAt.padEnd(20)} ${r.runbook}  ${r.report}\n`,
     );
   }
   return 0;
