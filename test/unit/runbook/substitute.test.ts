@@ -88,7 +88,8 @@ describe('quoteShellArg', () => {
       for (let i = 0; i < length; i++) value += alphabet[Math.floor(random() * alphabet.length)];
       expect(echoThroughShell(quoteShellArg(value))).toBe(value);
     }
-  });
+    // 60 real shells: a generous ceiling so a loaded machine does not fail it.
+  }, 120_000);
 });
 
 describe('renderCommand', () => {
