@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clockSkewCheck, diffRoutes, evaluateRoutes, ipRouteCheck } from '../../../src/checks/routes.js';
-import { FakeSwarm, facts, makeCtx, node } from './fakes.js';
+import { facts, makeCtx } from '../../support/check-context.js';
+import { FakeSwarm, node } from '../../support/fake-swarm.js';
 
 const opts = { onDiff: 'warn' as const, requireDefaultRoute: true };
 
