@@ -86,6 +86,35 @@ describe('ip-route and clock-skew checks', () => {
     });
   });
 
+  it('clock-skew passes a skew that a slow exec explains, and fails one it cannot', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2'), node('node3')];
+    // A 6 s round trip (busy host): the node read its clock within ±3 s of the midpoint.
+    const slow = {
+      node2: { clockMs: 1_002_500, clockErrorMs: 3000 },
+      node3: { clockMs: 1_005_500, clockErrorMs: 3000 },
+    };
+    const ctx = makeCtx({
+      swarm,
+      factsOf: async (n) => facts(n, slow[n as keyof typeof slow] ?? {}),
+    });
+    const results = await clockSkewCheck.run(ctx, { maxMs: 2000 });
+    expect(results.find((r) => r.node === 'node2')).toMatchObject({
+      status: 'pass',
+      message: 'clock +2500ms ±3000ms vs drydock host (max 2000ms)',
+      evidence: { skewMs: 2500, errorMs: 3000 },
+    });
+    expect(results.find((r) => r.node === 'node3')).toMatchObject({
+      status: 'fail',
+      evidence: { skewMs: 5500 },
+    });
+    // Spread 5500 ms, but node1 (exact) and node3 (≥ 2500 ms) are only 2500 ms apart for sure.
+    expect(results.find((r) => r.node === undefined)).toMatchObject({
+      status: 'fail',
+      evidence: { spreadMs: 5500 },
+    });
+  });
+
   it('clock-skew fails a node beyond max, with its skew', async () => {
     const swarm = new FakeSwarm();
     swarm.nodes = [node('node1'), node('node2')];
