@@ -53,6 +53,7 @@ export function parseNodeFacts(
   stdout: string,
   peers: string[],
   sampledAtMs: number,
+  clockErrorMs = 0,
 ): NodeFacts {
   const sections = splitSections(stdout);
   const errors: Record<string, string> = {};
@@ -144,6 +145,7 @@ export function parseNodeFacts(
     bootId: get('boot') ?? '',
     clockMs,
     sampledAtMs,
+    clockErrorMs,
     routes,
     addresses,
     ipForward: get('ipfwd') ?? '',
@@ -191,8 +193,14 @@ export async function gatherNodeFacts(
     throw new Error(`gathering facts on ${shell.node} failed: ${why} ${result.stderr.trim()}`.trim());
   }
   // The midpoint of the round trip bounds the clock error by half the exec time.
-  const sampledAtMs = (startedAt + now()) / 2;
-  const facts = parseNodeFacts(shell.node, result.stdout, peers, sampledAtMs);
+  const endedAt = now();
+  const facts = parseNodeFacts(
+    shell.node,
+    result.stdout,
+    peers,
+    (startedAt + endedAt) / 2,
+    (endedAt - startedAt) / 2,
+  );
   facts.raw = result.stdout;
   return facts;
 }

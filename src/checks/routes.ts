@@ -141,7 +141,7 @@ export const clockSkewCheck: CheckDefinition<'clock-skew'> = {
   summary: 'Node clocks within the allowed skew of the drydock host and of each other.',
   run: async (ctx: CheckContext, options) => {
     const startedAt = ctx.now();
-    const skews: Record<string, number> = {};
+    const skews: Record<string, { skewMs: number; errorMs: number }> = {};
     const results: CheckResult[] = await forEachNode('clock-skew', ctx, ctx.scope, async (node) => {
       const facts = await ctx.factsOf(node);
       if (!Number.isFinite(facts.clockMs)) {
@@ -153,24 +153,36 @@ export const clockSkewCheck: CheckDefinition<'clock-skew'> = {
         ];
       }
       const skewMs = Math.round(facts.clockMs - facts.sampledAtMs);
-      skews[node] = skewMs;
-      const ok = Math.abs(skewMs) <= options.maxMs;
+      const errorMs = Math.round(facts.clockErrorMs);
+      skews[node] = { skewMs, errorMs };
+      // Fail only on skew that the measurement's own uncertainty cannot explain.
+      const ok = Math.abs(skewMs) - errorMs <= options.maxMs;
+      const within = errorMs > 0 ? ` ±${errorMs}ms` : '';
       return [
         resultFor('clock-skew', ctx, startedAt)(
           ok ? 'pass' : 'fail',
-          `clock ${skewMs >= 0 ? '+' : ''}${skewMs}ms vs drydock host (max ${options.maxMs}ms)`,
-          { node, evidence: { skewMs, maxMs: options.maxMs } },
+          `clock ${skewMs >= 0 ? '+' : ''}${skewMs}ms${within} vs drydock host (max ${options.maxMs}ms)`,
+          { node, evidence: { skewMs, maxMs: options.maxMs, ...(errorMs > 0 ? { errorMs } : {}) } },
         ),
       ];
     });
-    const values = Object.values(skews);
-    if (values.length > 1) {
-      const spread = Math.max(...values) - Math.min(...values);
+    const samples = Object.values(skews);
+    if (samples.length > 1) {
+      const spread = Math.max(...samples.map((s) => s.skewMs)) - Math.min(...samples.map((s) => s.skewMs));
+      // The smallest spread the samples allow: highest lower bound minus lowest upper bound.
+      const leastSpread =
+        Math.max(...samples.map((s) => s.skewMs - s.errorMs)) -
+        Math.min(...samples.map((s) => s.skewMs + s.errorMs));
       results.push(
         resultFor('clock-skew', ctx, startedAt)(
-          spread <= options.maxMs ? 'pass' : 'fail',
+          leastSpread <= options.maxMs ? 'pass' : 'fail',
           `clock spread between nodes ${spread}ms (max ${options.maxMs}ms)`,
-          { evidence: { spreadMs: spread, skews } },
+          {
+            evidence: {
+              spreadMs: spread,
+              skews: Object.fromEntries(Object.entries(skews).map(([n, s]) => [n, s.skewMs])),
+            },
+          },
         ),
       );
     }

@@ -26,6 +26,11 @@ export interface NodeFacts {
   /** Wall clock on the node (ms since epoch) and the local time the sample was taken. */
   clockMs: number;
   sampledAtMs: number;
+  /**
+   * The node read its clock somewhere within sampledAtMs ± this (half the exec's round trip):
+   * on a loaded host a slow exec alone would otherwise look like skew.
+   */
+  clockErrorMs: number;
   routes: RouteEntry[];
   addresses: { ifname: string; addrs: { family: string; local: string; prefixlen: number }[] }[];
   ipForward: string;

@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { healFault, injectFault, type LabInfo, labDocker, readLab } from '../lab/lab.js';
 import { explain, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
+import { waitConverged } from '../support/lab-reset.js';
 import { labRunbook } from '../support/lab-runbook.js';
 
 interface CheckJson {
@@ -27,8 +28,10 @@ const CHECKS = [
 let lab: LabInfo;
 let runbook: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   lab = readLab();
+  // A file before this one may have rebooted or broken nodes: start from a settled lab.
+  await waitConverged(labDocker(lab.nodes.find((n) => n.role === 'manager')!.name, lab));
   const text = labRunbook({ name: 'check-cli', between: ['node-ready'], afterNode: CHECKS }).replace(
     '    services-converged: { timeout: 90s }',
     [

@@ -7,6 +7,8 @@ import type { RunEvent } from '../../src/executor/events.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 const BIN = join(REPO, 'bin/drydock.js');
+/** How Node prints a warning on stderr, e.g. `(node:123) MaxListenersExceededWarning: …`. */
+const NODE_WARNING = /^\(node:\d+\) (?:\[\w+\] )?\w*Warning: .*$/gm;
 
 export interface CliResult {
   exitCode: number | null;
@@ -61,6 +63,9 @@ export function startDrydock(
   const done = new Promise<CliResult>((resolvePromise) => {
     proc.on('close', async (exitCode, signal) => {
       await Promise.allSettled(pending);
+      // The CLI's own Node warnings count as the test's (fail-on-warnings.ts fails the test).
+      for (const line of stderr.match(NODE_WARNING) ?? [])
+        process.emitWarning(`drydock CLI: ${line}`, 'CliWarning');
       resolvePromise({ exitCode, signal, stdout, stderr, events });
     });
   });
@@ -108,6 +113,8 @@ export function explain(result: CliResult): string {
     .map((e) => JSON.stringify(e).slice(0, 600));
   return [
     result.stderr.slice(-2000),
+    // Commands without events (check, plan) explain themselves on stdout.
+    result.events.length === 0 ? result.stdout.slice(-3000) : '',
     halt ? `HALT ${JSON.stringify(halt).slice(0, 3000)}` : '',
     ...last,
   ].join('\n');

@@ -3,160 +3,8 @@ import type { RunEvent, RunReporter } from '../../src/executor/events.js';
 import type { CheckRunnerPort, ClusterPort } from '../../src/executor/ports.js';
 import type { CheckName } from '../../src/runbook/types.js';
 import type { Clock } from '../../src/shared/clock.js';
-import type {
-  CommandResult,
-  ExecOptions,
-  NodeShell,
-  SwarmApi,
-  SwarmNode,
-  SwarmService,
-  SwarmTask,
-} from '../../src/transport/types.js';
-
-/**
- * A small in-memory swarm for executor unit tests (the real thing is in the integration
- * suite). Draining a node moves its tasks to the other active nodes on the next probe.
- */
-export class FakeSwarm implements SwarmApi {
-  readonly endpoint = 'fake';
-  nodes: SwarmNode[];
-  services: SwarmService[] = [];
-  tasks: SwarmTask[] = [];
-  configs: { id: string; name: string; labels: Record<string, string> }[] = [];
-  /** Drains that never converge (a service constrained to the drained node). */
-  stuckDrain = false;
-  calls: string[] = [];
-
-  constructor(
-    nodes: {
-      name: string;
-      role?: 'manager' | 'worker';
-      leader?: boolean;
-      availability?: SwarmNode['availability'];
-    }[],
-  ) {
-    this.nodes = nodes.map((n) => ({
-      id: `id-${n.name}`,
-      version: 1,
-      hostname: n.name,
-      role: n.role ?? 'worker',
-      availability: n.availability ?? 'active',
-      state: 'ready',
-      address: `10.0.0.${n.name.replace(/\D/g, '') || '1'}`,
-      labels: {},
-      engineVersion: '20.10.24',
-      ...(n.role === 'manager'
-        ? { manager: { leader: n.leader ?? false, reachability: 'reachable' as const, addr: '' } }
-        : {}),
-    }));
-  }
-
-  /** A replicated service with one task on each of the given nodes. */
-  addService(name: string, onNodes: string[]): void {
-    const id = `svc-${name}`;
-    this.services.push({
-      id,
-      name,
-      version: 1,
-      mode: 'replicated',
-      replicas: onNodes.length,
-      ports: [],
-      endpointMode: 'vip',
-      virtualIps: [],
-      networks: [],
-      constraints: [],
-      labels: {},
-    });
-    for (const node of onNodes) this.addTask(id, node);
-  }
-
-  private addTask(serviceId: string, node: string): void {
-    this.tasks.push({
-      id: `task-${this.tasks.length}`,
-      serviceId,
-      nodeId: `id-${node}`,
-      desiredState: 'running',
-      state: 'running',
-      timestamp: new Date(0).toISOString(),
-      addresses: [],
-    });
-  }
-
-  private moveTasksOff(nodeId: string): void {
-    if (this.stuckDrain) return;
-    const targets = this.nodes.filter((n) => n.id !== nodeId && n.availability === 'active');
-    for (const task of this.tasks.filter((t) => t.nodeId === nodeId && t.desiredState === 'running')) {
-      task.desiredState = 'shutdown';
-      task.state = 'shutdown';
-      const target = targets[0];
-      if (target) this.addTask(task.serviceId, target.hostname);
-    }
-  }
-
-  node(name: string): SwarmNode {
-    return this.nodes.find((n) => n.hostname === name)!;
-  }
-
-  async ping() {}
-  async info() {
-    return {
-      nodeId: '',
-      hostname: '',
-      serverVersion: '20.10.24',
-      localNodeState: 'active',
-      controlAvailable: true,
-      error: '',
-      managers: 1,
-      nodes: this.nodes.length,
-    };
-  }
-  async listNodes() {
-    return structuredClone(this.nodes);
-  }
-  async inspectNode(id: string) {
-    return structuredClone(this.nodes.find((n) => n.id === id)!);
-  }
-  async setNodeAvailability(id: string, version: number, availability: SwarmNode['availability']) {
-    const node = this.nodes.find((n) => n.id === id)!;
-    if (node.version !== version) throw new Error(`update out of sequence (${version} != ${node.version})`);
-    this.calls.push(`${availability} ${node.hostname}`);
-    node.availability = availability;
-    node.version++;
-    if (availability === 'drain') this.moveTasksOff(id);
-  }
-  async listServices() {
-    return structuredClone(this.services);
-  }
-  async listTasks(filter?: { service?: string; node?: string }) {
-    return structuredClone(this.tasks.filter((t) => !filter?.node || t.nodeId === filter.node));
-  }
-  forced: string[] = [];
-  async forceUpdateService(id: string) {
-    this.forced.push(id);
-  }
-  async inspectNetwork(): Promise<never> {
-    throw new Error('not in the fake');
-  }
-  async listContainers() {
-    return [];
-  }
-  async listConfigs(name: string) {
-    return this.configs.filter((c) => c.name === name);
-  }
-  async createConfig(name: string, labels: Record<string, string>, _data = '') {
-    if (this.configs.some((c) => c.name === name)) throw new Error('409 conflict: name exists');
-    const id = `cfg-${this.configs.length}`;
-    this.configs.push({ id, name, labels });
-    return id;
-  }
-  async removeConfig(id: string) {
-    this.configs = this.configs.filter((c) => c.id !== id);
-  }
-  async *events(_filters: Record<string, string[]>, signal: AbortSignal) {
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  }
-  async close() {}
-}
+import type { CommandResult, ExecOptions, NodeShell } from '../../src/transport/types.js';
+import type { FakeSwarm } from './fake-swarm.js';
 
 type Responder = (command: string, node: string) => Partial<CommandResult> | undefined;
 
@@ -236,15 +84,44 @@ export class FakeChecks implements CheckRunnerPort {
   }
 }
 
-/** A clock whose sleeps advance time instantly. */
-export function fakeClock(start = Date.parse('2026-11-28T22:00:00Z')): Clock {
+/** A clock whose sleeps advance time instantly; `advance` moves it as time passing elsewhere. */
+export function fakeClock(start = Date.parse('2026-11-28T22:00:00Z')): Clock & { advance(ms: number): void } {
   let now = start;
   return {
     now: () => now,
     sleep: async (ms) => {
       now += ms;
     },
+    advance: (ms) => {
+      now += ms;
+    },
   };
+}
+
+/** A single node's shell answering commands through a function. */
+export class FakeShell implements NodeShell {
+  connected = true;
+  commands: string[] = [];
+  constructor(
+    readonly node: string,
+    private answer: (command: string) => Partial<CommandResult>,
+  ) {}
+  async exec(command: string): Promise<CommandResult> {
+    this.commands.push(command);
+    return {
+      node: this.node,
+      command,
+      exitCode: 0,
+      signal: null,
+      stdout: '',
+      stderr: '',
+      durationMs: 5,
+      timedOut: false,
+      connectionLost: false,
+      ...this.answer(command),
+    };
+  }
+  async close() {}
 }
 
 export class EventLog implements RunReporter {

@@ -1,6 +1,7 @@
-import type { ClusterFacts, NodeFacts } from '../../src/plan/types.js';
+import type { ClusterFacts } from '../../src/plan/types.js';
 import { parseRunbookText } from '../../src/runbook/parse.js';
 import type { Runbook } from '../../src/runbook/types.js';
+import type { SwarmNode } from '../../src/transport/types.js';
 
 /** A runbook from inline YAML (real parser, real defaults). */
 export function runbookFrom(yaml: string, file = 'inline.yaml'): Runbook {
@@ -21,25 +22,26 @@ stages:
   - { kind: checks, name: verify, run: [node-ready] }
 `;
 
-export function node(hostname: string, overrides: Partial<NodeFacts> = {}): NodeFacts {
+/**
+ * Planner facts of nodes built with the fake swarm's builders, as an inventory would give them
+ * (the same projection `readClusterFacts` makes of a live swarm).
+ */
+export function cluster(nodes: SwarmNode[]): ClusterFacts {
   return {
-    id: `id-${hostname}`,
-    hostname,
-    address: `10.0.0.${hostname.replace(/\D/g, '') || '1'}`,
-    role: 'worker',
-    leader: false,
-    availability: 'active',
-    state: 'ready',
-    labels: {},
-    engineVersion: '20.10.24',
-    ...overrides,
+    source: 'inventory',
+    origin: 'test',
+    nodes: nodes.map((n) => ({
+      id: n.id,
+      hostname: n.hostname,
+      address: n.address,
+      role: n.role,
+      leader: n.manager?.leader ?? false,
+      availability: n.availability,
+      state: n.state,
+      ...(n.manager ? { reachability: n.manager.reachability } : {}),
+      labels: n.labels,
+      engineVersion: n.engineVersion,
+    })),
+    services: [],
   };
-}
-
-export function manager(hostname: string, leader = false, overrides: Partial<NodeFacts> = {}): NodeFacts {
-  return node(hostname, { role: 'manager', leader, reachability: 'reachable', ...overrides });
-}
-
-export function cluster(nodes: NodeFacts[]): ClusterFacts {
-  return { source: 'inventory', origin: 'test', nodes, services: [] };
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { overlayDnsCheck, parseNslookup } from '../../../src/checks/dns.js';
-import { FakeShell, FakeSwarm, makeCtx, node, service, task } from './fakes.js';
+import { makeCtx } from '../../support/check-context.js';
+import { FakeShell } from '../../support/fake-cluster.js';
+import { FakeSwarm, node, service, task } from '../../support/fake-swarm.js';
 
 const busybox = (name: string, ips: string[]) =>
   `Server:\t\t127.0.0.11\nAddress:\t127.0.0.11:53\n\nNon-authoritative answer:\nName:\t${name}\n${ips.map((ip) => `Address: ${ip}`).join('\n')}\n\n*** Can't find ${name}: No answer\n`;

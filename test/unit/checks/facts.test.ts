@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildFactsScript, gatherNodeFacts, parseNodeFacts } from '../../../src/checks/facts.js';
-import { FakeShell } from './fakes.js';
+import { FakeShell } from '../../support/fake-cluster.js';
 
 const captured = readFileSync(new URL('./fixtures/facts-namespace-lab.txt', import.meta.url), 'utf8');
 const peers = ['10.77.4.12', '10.77.4.99', "bad'peer"];

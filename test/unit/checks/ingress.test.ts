@@ -7,7 +7,8 @@ import {
 } from '../../../src/checks/ingress.js';
 import type { PortProber } from '../../../src/checks/probe.js';
 import type { SwarmNetwork } from '../../../src/transport/types.js';
-import { FakeSwarm, facts, makeCtx, node, service, task } from './fakes.js';
+import { facts, makeCtx } from '../../support/check-context.js';
+import { FakeSwarm, node, service, task } from '../../support/fake-swarm.js';
 
 const net = (peers: string[]): SwarmNetwork => ({
   id: 'ing',

@@ -6,7 +6,8 @@ import {
   swarmStateCheck,
 } from '../../../src/checks/node.js';
 import { evaluateQuorum, managerQuorumCheck } from '../../../src/checks/quorum.js';
-import { FakeSwarm, facts, info, makeCtx, manager, node } from './fakes.js';
+import { facts, makeCtx } from '../../support/check-context.js';
+import { FakeSwarm, info, manager, node } from '../../support/fake-swarm.js';
 
 describe('node-ready', () => {
   it('passes a ready, active node', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clockSkewCheck, diffRoutes, evaluateRoutes, ipRouteCheck } from '../../../src/checks/routes.js';
-import { FakeSwarm, facts, makeCtx, node } from './fakes.js';
+import { facts, makeCtx } from '../../support/check-context.js';
+import { FakeSwarm, node } from '../../support/fake-swarm.js';
 
 const opts = { onDiff: 'warn' as const, requireDefaultRoute: true };
 
@@ -82,6 +83,35 @@ describe('ip-route and clock-skew checks', () => {
     expect(results.find((r) => r.node === 'node2')).toMatchObject({
       status: 'fail',
       evidence: { error: 'connect ECONNREFUSED 10.0.0.12:22' },
+    });
+  });
+
+  it('clock-skew passes a skew that a slow exec explains, and fails one it cannot', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2'), node('node3')];
+    // A 6 s round trip (busy host): the node read its clock within ±3 s of the midpoint.
+    const slow = {
+      node2: { clockMs: 1_002_500, clockErrorMs: 3000 },
+      node3: { clockMs: 1_005_500, clockErrorMs: 3000 },
+    };
+    const ctx = makeCtx({
+      swarm,
+      factsOf: async (n) => facts(n, slow[n as keyof typeof slow] ?? {}),
+    });
+    const results = await clockSkewCheck.run(ctx, { maxMs: 2000 });
+    expect(results.find((r) => r.node === 'node2')).toMatchObject({
+      status: 'pass',
+      message: 'clock +2500ms ±3000ms vs drydock host (max 2000ms)',
+      evidence: { skewMs: 2500, errorMs: 3000 },
+    });
+    expect(results.find((r) => r.node === 'node3')).toMatchObject({
+      status: 'fail',
+      evidence: { skewMs: 5500 },
+    });
+    // Spread 5500 ms, but node1 (exact) and node3 (≥ 2500 ms) are only 2500 ms apart for sure.
+    expect(results.find((r) => r.node === undefined)).toMatchObject({
+      status: 'fail',
+      evidence: { spreadMs: 5500 },
     });
   });
 

@@ -8,7 +8,8 @@ import {
   takeBaseline,
 } from '../../../src/checks/run-checks.js';
 import { renderCheckJson, renderCheckTable } from '../../../src/report/check-table.js';
-import { FakeShell, FakeSwarm, fakeClock, manager, node } from './fakes.js';
+import { FakeShell, fakeClock } from '../../support/fake-cluster.js';
+import { FakeSwarm, manager, node } from '../../support/fake-swarm.js';
 
 const captured = readFileSync(new URL('./fixtures/facts-namespace-lab.txt', import.meta.url), 'utf8');
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateServices, matchConstraint, servicesConvergedCheck } from '../../../src/checks/services.js';
-import { FakeSwarm, makeCtx, node, service, task } from './fakes.js';
+import { makeCtx } from '../../support/check-context.js';
+import { FakeSwarm, node, service, task } from '../../support/fake-swarm.js';
 
 const opts = { timeoutMs: 30_000, remediate: false, ignore: [] as string[] };
 

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { waitForManager } from '../../../src/executor/check-runner.js';
-import { FakeCluster, FakeSwarm, fakeClock } from '../../support/fake-cluster.js';
+import { FakeCluster, fakeClock } from '../../support/fake-cluster.js';
+import { FakeSwarm, manager } from '../../support/fake-swarm.js';
 
 /** After an engine restart on the only manager, checks wait (bounded) for its API to return. */
 describe('waitForManager', () => {
   it('retries until a manager answers', async () => {
-    const cluster = new FakeCluster(new FakeSwarm([{ name: 'm1', role: 'manager', leader: true }]));
+    const cluster = new FakeCluster(new FakeSwarm([manager('m1', true)]));
     let failures = 2;
     const real = cluster.swarm.bind(cluster);
     cluster.swarm = async () => {
@@ -19,7 +20,7 @@ describe('waitForManager', () => {
   });
 
   it('gives up after the timeout with the last error', async () => {
-    const cluster = new FakeCluster(new FakeSwarm([{ name: 'm1', role: 'manager', leader: true }]));
+    const cluster = new FakeCluster(new FakeSwarm([manager('m1', true)]));
     cluster.swarm = async () => {
       throw new Error('no reachable manager');
     };

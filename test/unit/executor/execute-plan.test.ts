@@ -6,7 +6,8 @@ import { readClusterFacts } from '../../../src/executor/read-cluster-facts.js';
 import { emptyProgress, replayJournal } from '../../../src/executor/run-progress.js';
 import { planRollout } from '../../../src/plan/plan-rollout.js';
 import type { Runbook } from '../../../src/runbook/types.js';
-import { EventLog, FakeChecks, FakeCluster, FakeSwarm, fakeClock } from '../../support/fake-cluster.js';
+import { EventLog, FakeChecks, FakeCluster, fakeClock } from '../../support/fake-cluster.js';
+import { FakeSwarm, manager, node } from '../../support/fake-swarm.js';
 import { FIVE_STAGES, runbookFrom } from '../../support/runbook-factory.js';
 
 const header: JournalHeader = {
@@ -45,11 +46,7 @@ async function setup(runbook: Runbook = runbookFrom(FIVE_STAGES), swarm = standa
 }
 
 function standardSwarm(): FakeSwarm {
-  const swarm = new FakeSwarm([
-    { name: 'node1', role: 'manager', leader: true },
-    { name: 'node2' },
-    { name: 'node3' },
-  ]);
+  const swarm = new FakeSwarm([manager('node1', true), node('node2'), node('node3')]);
   swarm.addService('web', ['node2', 'node3']);
   return swarm;
 }
@@ -133,10 +130,7 @@ describe('executePlan', () => {
   });
 
   it('never re-activates a node it did not drain (paused before the run)', async () => {
-    const swarm = new FakeSwarm([
-      { name: 'node1', role: 'manager', leader: true },
-      { name: 'node2', availability: 'pause' },
-    ]);
+    const swarm = new FakeSwarm([manager('node1', true), node('node2', { availability: 'pause' })]);
     const { log, options } = await setup(runbookFrom(FIVE_STAGES), swarm);
     expect(await executePlan(options())).toBe('succeeded');
     expect(swarm.node('node2').availability).toBe('pause');
@@ -228,11 +222,7 @@ describe('executePlan', () => {
   });
 
   it('does the current leader last even when leadership moved during the run', async () => {
-    const swarm = new FakeSwarm([
-      { name: 'm1', role: 'manager', leader: true },
-      { name: 'm2', role: 'manager' },
-      { name: 'm3', role: 'manager' },
-    ]);
+    const swarm = new FakeSwarm([manager('m1', true), manager('m2'), manager('m3')]);
     const { log, options, cluster } = await setup(runbookFrom(FIVE_STAGES), swarm);
     // Leadership moves to m3 when m2 reboots.
     const respond = cluster.respond;
@@ -248,12 +238,7 @@ describe('executePlan', () => {
   });
 
   it('refuses to take a manager down while another manager is unreachable', async () => {
-    const swarm = new FakeSwarm([
-      { name: 'm1', role: 'manager', leader: true },
-      { name: 'm2', role: 'manager' },
-      { name: 'm3', role: 'manager' },
-      { name: 'w1' },
-    ]);
+    const swarm = new FakeSwarm([manager('m1', true), manager('m2'), manager('m3'), node('w1')]);
     const { log, options, cluster } = await setup(runbookFrom(FIVE_STAGES), swarm);
     const respond = cluster.respond;
     cluster.respond = (command, node) => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SafetyRefusal } from '../../../src/errors.js';
 import { planRollout } from '../../../src/plan/plan-rollout.js';
-import { cluster, FIVE_STAGES, manager, node, runbookFrom } from '../../support/runbook-factory.js';
+import { manager, node } from '../../support/fake-swarm.js';
+import { cluster, FIVE_STAGES, runbookFrom } from '../../support/runbook-factory.js';
 
 const fiveStages = runbookFrom(FIVE_STAGES);
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `npm run bench`: builds, then runs every benchmark in bench/ in turn and prints its numbers.
+# Exits non-zero when any benchmark fails; one whose tool is missing (ansible-playbook) is
+# reported as SKIPPED.
+#
+# Benchmarks that need a cluster bring up a namespace lab of their own (root needed) and this
+# script takes it down at the end. The lab names default to a bench lab that never collides
+# with the test suite's (/tmp/drydock-lab, ddlab, 10.77.0.0/24); on a shared machine set all of
+# DRYDOCK_LAB_DIR NAME BRIDGE NET VETH_PREFIX POOL to names of your own. A lab that is already
+# up under those names is refused (it belongs to someone's tests), never taken down.
+#
+#   BENCH_CHECK_SIZES   lab sizes for checks-catalogue.mjs (default 3; the README's table: 3,10)
+#   BENCH_CHECK_ROUNDS  rounds per size (default 7)
+#   BENCH_RUN_SIZES     lab sizes for run-vs-ansible.mjs (default 3)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export DRYDOCK_LAB_DIR=${DRYDOCK_LAB_DIR:-/tmp/drydock-lab-bench}
+export DRYDOCK_LAB_NAME=${DRYDOCK_LAB_NAME:-ddbench}
+export DRYDOCK_LAB_BRIDGE=${DRYDOCK_LAB_BRIDGE:-ddbrbench}
+export DRYDOCK_LAB_NET=${DRYDOCK_LAB_NET:-10.87.0}
+export DRYDOCK_LAB_VETH_PREFIX=${DRYDOCK_LAB_VETH_PREFIX:-dvbench}
+export DRYDOCK_LAB_POOL=${DRYDOCK_LAB_POOL:-10.88.0.0/16}
+
+npm run --silent build || exit 1
+
+lab_up_before() {
+  bash lab/lab.sh status --json 2>/dev/null | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      try { process.exit(JSON.parse(s).up ? 0 : 1); } catch { process.exit(1); }
+    });'
+}
+
+lab_used=0
+take_lab_down() {
+  if [ "$lab_used" = 1 ]; then
+    echo "--- taking the bench lab down ($DRYDOCK_LAB_NAME)"
+    bash lab/lab.sh down >/dev/null || echo "bench: lab.sh down failed; run it by hand" >&2
+  fi
+}
+trap take_lab_down EXIT
+
+failed=()
+skipped=()
+run() {   # $1 = name, rest = command
+  local name=$1
+  shift
+  echo "=== $name: $*"
+  local t0=$SECONDS
+  if "$@"; then
+    echo "--- $name: ok ($((SECONDS - t0)) s)"
+  else
+    echo "--- $name: FAILED (exit $?)"
+    failed+=("$name")
+  fi
+}
+
+need_lab() {   # refuses a lab it did not bring up itself
+  if [ "$lab_used" = 0 ] && lab_up_before; then
+    echo "bench: a lab is already up at $DRYDOCK_LAB_DIR ($DRYDOCK_LAB_NAME); set DRYDOCK_LAB_* to other names" >&2
+    return 1
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bench: the lab benchmarks need root" >&2
+    return 1
+  fi
+  bash lab/lab.sh deps >/dev/null || return 1
+  lab_used=1
+}
+
+run help-startup node bench/help-startup.mjs
+run plan-1000 node bench/plan-1000.mjs
+
+if need_lab; then
+  run checks-catalogue node bench/checks-catalogue.mjs "${BENCH_CHECK_SIZES:-3}" "${BENCH_CHECK_ROUNDS:-7}"
+  if command -v ansible-playbook >/dev/null; then
+    # shellcheck disable=SC2086 # one argument per size
+    run run-vs-ansible node bench/run-vs-ansible.mjs ${BENCH_RUN_SIZES:-3}
+  else
+    echo "=== run-vs-ansible: SKIPPED (ansible-playbook not installed)"
+    skipped+=(run-vs-ansible)
+  fi
+else
+  failed+=(checks-catalogue run-vs-ansible)
+fi
+
+echo
+echo "bench: ${#failed[@]} failed${failed[*]:+ (${failed[*]})}, ${#skipped[@]} skipped${skipped[*]:+ (${skipped[*]})}"
+[ ${#failed[@]} -eq 0 ]
