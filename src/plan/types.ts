@@ -30,12 +30,6 @@ export interface ClusterNodeFacts {
   engineVersion: string;
 }
 
-/**
- * @deprecated Use `ClusterNodeFacts`. Kept only until `test/support/runbook-factory.ts` (owned
- * by the test-fakes work) is updated; remove it then.
- */
-export type NodeFacts = ClusterNodeFacts;
-
 export interface ServiceFacts {
   name: string;
   mode: 'replicated' | 'global';
