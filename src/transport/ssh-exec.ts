@@ -42,9 +42,8 @@ export interface RunContext {
   user: string;
   maxOutputBytes: number;
   killGraceMs: number;
-  now: () => number;
-  /** Called with `true` for every in-flight run when the connection drops. */
-  inFlight: Set<(lost: boolean) => void>;
+  /** The shell calls each of these when the connection drops: the runs end as lost. */
+  inFlight: Set<() => void>;
 }
 
 /** Run a command under non-interactive sudo: fails instead of prompting for a password. */
@@ -97,8 +96,8 @@ const SUDO_PASSWORD_PATTERN = /sudo: (a password is required|a terminal is requi
 
 /**
  * Runs one command to its end: streams and caps its output and, on timeout or abort, TERMs its
- * process group, KILLs it after the grace period and abandons the run after a second one (at
- * once if the PID never arrived). Never throws: every ending is a `CommandResult`.
+ * process group, KILLs it after the grace period and abandons the run after a second one (after
+ * the first if its PID never arrived). Never throws: every ending is a `CommandResult`.
  */
 export function runRemote(
   run: RemoteRun,
@@ -169,29 +168,44 @@ export function runRemote(
       );
     };
     // Each grace period starts once its signal was delivered: a kill that must first open a
-    // channel on a busy node does not eat into it. A delivery that hangs counts as done.
-    const send = (name: 'TERM' | 'KILL', pid: number | undefined, then: () => void) => {
+    // channel on a busy node, or a command whose PID has not come through yet, does not eat into
+    // it. A delivery that hangs counts as done after DELIVERY_LIMIT_MS.
+    const once = (then: () => void) => {
       let done = false;
-      const next = () => {
+      return () => {
         if (done || settled) return;
         done = true;
         then();
       };
-      run.signal(name, pid).then(next, next);
+    };
+    const send = (name: 'TERM' | 'KILL', then: () => void) => {
+      const next = once(then);
+      run.signal(name, pgid).then(next, next);
+      later(DELIVERY_LIMIT_MS, next);
+    };
+    const pidWaiters: (() => void)[] = [];
+    const whenPidKnown = (then: () => void) => {
+      if (pgid !== undefined) return then();
+      const next = once(then);
+      pidWaiters.push(next);
       later(DELIVERY_LIMIT_MS, next);
     };
     const stop = () => {
       if (stopping) return;
       stopping = true;
-      send('TERM', pgid, () =>
-        later(context.killGraceMs, () => {
-          if (pgid === undefined) {
-            void run.signal('KILL', undefined);
-            run.abandon();
-            return;
-          }
-          send('KILL', pgid, () => later(context.killGraceMs, () => run.abandon()));
-        }),
+      // A plain channel also gets the signal request at once (sshd honours it for non-root users).
+      if (pgid === undefined) void run.signal('TERM', undefined);
+      whenPidKnown(() =>
+        send('TERM', () =>
+          later(context.killGraceMs, () => {
+            if (pgid === undefined) {
+              void run.signal('KILL', undefined);
+              run.abandon();
+              return;
+            }
+            send('KILL', () => later(context.killGraceMs, () => run.abandon()));
+          }),
+        ),
       );
     };
     const onAbort = () => {
@@ -200,8 +214,7 @@ export function runRemote(
     };
     const pidReader = new PidMarkerReader((pid) => {
       pgid = pid;
-      // Stopped before the PID arrived: signal the group now.
-      if (stopping) void run.signal('TERM', pid);
+      for (const next of pidWaiters.splice(0)) next();
     });
 
     context.inFlight.add(onLost);

@@ -95,6 +95,7 @@ interface ShellSettings extends ConnectSettings {
   maxPersistentSessions: number;
   now: () => number;
 }
+
 class SshShellImpl implements SshShell {
   readonly node: string;
   private client: Client | undefined;
@@ -102,7 +103,7 @@ class SshShellImpl implements SshShell {
   private jumps: Client[] = [];
   private live = false;
   /** Finishers of the commands in flight, told when the connection drops. */
-  private inFlight = new Set<(lost: boolean) => void>();
+  private inFlight = new Set<() => void>();
   private waiting: (() => void)[] = [];
   private openChannels = 0;
   /** Persistent shells of the current connection (see session-shell.ts). */
@@ -196,7 +197,6 @@ class SshShellImpl implements SshShell {
         user: this.target.user,
         maxOutputBytes: this.settings.maxOutputBytes,
         killGraceMs: this.settings.killGraceMs,
-        now: this.settings.now,
         inFlight: this.inFlight,
       },
       result,
@@ -279,7 +279,7 @@ class SshShellImpl implements SshShell {
     // Their channels die with the connection; a reconnect starts new ones.
     this.sessions = [];
     this.sessionsUnsupported = false;
-    for (const finish of [...this.inFlight]) finish(true);
+    for (const loseRun of [...this.inFlight]) loseRun();
   }
 
   private async acquireChannel(): Promise<void> {
