@@ -16,7 +16,7 @@ fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash lab/lab.sh deps
 # The terminal tests drive tmux; the transport tests use pgrep and ss.
-missing=$(for p in tmux procps iproute2; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
+missing=$(for p in tmux procps iproute2 csh; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
 if [ -n "$missing" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
