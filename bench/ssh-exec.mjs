@@ -3,8 +3,9 @@
 //   npm run build && sudo bash lab/lab.sh up && node bench/ssh-exec.mjs [rounds]
 //
 // Prints ms per command on a persistent shell, on plain exec channels, and with a new
-// connection per command, plus the wall time of 6 parallel `sleep 0.5` on one connection
-// (0.5 s when they run side by side, 3 s if serialized). The lab env vars (DRYDOCK_LAB_DIR…)
+// connection per command, plus the wall time of 6 parallel `sleep 0.5` on one warm connection
+// (4 persistent shells + 2 plain channels: ~0.5 s plus one channel start when they run side by
+// side, 3 s if serialized). The lab env vars (DRYDOCK_LAB_DIR…)
 // select the lab, as for lab.sh. Expected: persistent < plain < new connection.
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -56,6 +57,8 @@ try {
   }
   const freshMs = (performance.now() - t0) / freshRounds;
 
+  // Warm the pool first: starting shells and channels costs what the plain-channel line shows.
+  await Promise.all(Array.from({ length: 6 }, () => persistent.exec('true')));
   const t1 = performance.now();
   await Promise.all(Array.from({ length: 6 }, () => persistent.exec('sleep 0.5')));
   const parallelMs = performance.now() - t1;
