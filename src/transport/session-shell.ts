@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Client, ClientChannel } from 'ssh2';
+import { execUnderSh, formatGroupKill, runSideCommand } from './ssh-channel.js';
+import { type RemoteRun, signalOfStatus } from './ssh-exec.js';
 
 /**
- * A persistent remote shell: one long-lived exec channel running a small POSIX `sh` loop that
- * reads framed requests (`<id> <base64 command>\n`) from stdin and runs each command as a child in
- * its own session (setsid), so commands need no new channel (sshd spends 0.4–1s per channel).
+ * A persistent remote shell: one long-lived exec channel running a small loop under `/bin/sh`
+ * (started through `execUnderSh`, so the login shell never parses it) that reads framed requests
+ * (`<id> <base64 command>\n`) from stdin and runs each command under `/bin/sh` as a child in its
+ * own session (setsid), so commands need no new channel (sshd spends 0.4–1s per channel).
  *
  * After the child exits the loop writes `\036DRYDOCK-END <id> <rc> <leftover>\n` to stdout AND
  * stderr: a command is done once both streams reached the marker, so no byte of either stream
@@ -15,28 +18,48 @@ import type { Client, ClientChannel } from 'ssh2';
  */
 const LOOP_SCRIPT = [
   'command -v base64 >/dev/null 2>&1 && command -v setsid >/dev/null 2>&1 || { echo DRYDOCK-UNSUPPORTED; exit 0; }',
-  // The user's login shell runs each command, as sshd would for a plain exec channel.
-  '__dd_sh=${SHELL:-/bin/sh}',
   // The login shell that started this loop has read its rc files (their exports are inherited).
-  // bash re-reads ~/.bashrc for every command it thinks sshd started (SHLVL < 2), which can
-  // cost most of a second (pyenv, nvm…): count this loop as a shell level so it does not.
+  // Where /bin/sh is bash, it may re-read ~/.bashrc for every command it thinks sshd started
+  // (SHLVL < 2), which can cost most of a second (pyenv, nvm…): count this loop as a shell
+  // level so it does not.
   'SHLVL=$((${SHLVL:-0} + 1)); export SHLVL',
-  "printf '\\036DRYDOCK-READY\\n'",
+  // Whether a process group still has a live member. A member killed with the command may stay
+  // a zombie for a while (reparented to an init that reaps lazily); zombies hold no pipes, so
+  // on Linux they are skipped by reading /proc/PID/stat ("pid (comm) state ppid pgrp ...").
+  '__dd_live() {',
+  '  kill -0 "-$1" 2>/dev/null || return 1',
+  '  [ -r /proc/self/stat ] || return 0',
+  '  for __dd_f in /proc/[0-9]*/stat; do',
+  '    { read -r __dd_s <"$__dd_f"; } 2>/dev/null || continue',
+  '    __dd_s=${__dd_s##*) }',
+  '    case $__dd_s in Z*) continue ;; esac',
+  '    __dd_s=${__dd_s#* }; __dd_s=${__dd_s#* }',
+  '    [ "${__dd_s%% *}" = "$1" ] && return 0',
+  '  done',
+  '  return 1',
+  '}',
+  // On both streams: rc-file noise on stderr (written before the loop started) must not be
+  // taken for output of the first command, or make an idle shell look busy.
+  "printf '\\036DRYDOCK-READY\\n'; printf '\\036DRYDOCK-READY\\n' >&2",
   'while read -r __dd_id __dd_b64; do',
   `  __dd_cmd=$(printf '%s' "$__dd_b64" | base64 -d 2>/dev/null) || __dd_cmd='echo "drydock: undecodable request" >&2; exit 126'`,
   // Not a process group leader (no job control), so setsid does not fork: $! is the new PGID.
-  '  setsid "$__dd_sh" -c "$__dd_cmd" </dev/null &',
+  '  setsid /bin/sh -c "$__dd_cmd" </dev/null &',
   '  __dd_pid=$!',
-  '  wait "$__dd_pid"; __dd_rc=$?',
-  // Group members just killed with the command may not be reaped yet: look twice.
-  '  __dd_left=0; kill -0 "-$__dd_pid" 2>/dev/null && { sleep 0.1 2>/dev/null; kill -0 "-$__dd_pid" 2>/dev/null && __dd_left=1; }',
+  // 2>/dev/null: dash reports a child killed by a signal ("Terminated"); that is not the command's output.
+  '  wait "$__dd_pid" 2>/dev/null; __dd_rc=$?',
+  // Group members killed with the command may take a moment to die: look again, a few more
+  // times when the command died of a signal (on timeout its whole group got that signal).
+  '  __dd_tries=1; [ "$__dd_rc" -gt 128 ] && __dd_tries=5',
+  '  __dd_left=0',
+  '  while __dd_live "$__dd_pid"; do',
+  '    [ "$__dd_tries" -gt 0 ] || { __dd_left=1; break; }',
+  '    __dd_tries=$((__dd_tries - 1)); sleep 0.1 2>/dev/null',
+  '  done',
   `  printf '\\036DRYDOCK-END %s %s %s\\n' "$__dd_id" "$__dd_rc" "$__dd_left"`,
   `  printf '\\036DRYDOCK-END %s %s %s\\n' "$__dd_id" "$__dd_rc" "$__dd_left" >&2`,
   'done',
 ].join('\n');
-
-/** The exec request that starts the loop (under /bin/sh whatever the login shell is). */
-export const SESSION_LOOP_COMMAND = `exec /bin/sh -c '${LOOP_SCRIPT.replace(/'/g, `'\\''`)}'`;
 
 const READY = Buffer.from('\x1eDRYDOCK-READY\n', 'latin1');
 const UNSUPPORTED = Buffer.from('DRYDOCK-UNSUPPORTED', 'latin1');
@@ -144,8 +167,8 @@ export class PersistentSession {
         settle('failed');
       }, timeoutMs);
       try {
-        client.exec(SESSION_LOOP_COMMAND, (error, channel) => {
-          if (error) {
+        execUnderSh(client, LOOP_SCRIPT, true, (error, channel) => {
+          if (error || !channel) {
             settle('failed');
             onClose();
             return;
@@ -153,24 +176,41 @@ export class PersistentSession {
           opened = channel;
           if (settled) channel.close();
           const session = new PersistentSession(channel, onClose);
+          // Anything before READY on either stream (a chatty rc file) is not ours and is dropped.
+          let readyStreams = 0;
+          const onReady = () => {
+            readyStreams += 1;
+            if (readyStreams < 2) return;
+            session.state = 'idle';
+            settle(session);
+          };
           let greeting = Buffer.alloc(0);
           const onGreeting = (chunk: Buffer) => {
             greeting = Buffer.concat([greeting, chunk]);
-            // Anything before READY (a chatty rc file) is not ours and is dropped.
             const at = greeting.indexOf(READY);
             if (at >= 0) {
               channel.removeListener('data', onGreeting);
               session.attach(greeting.subarray(at + READY.length));
-              session.state = 'idle';
-              settle(session);
+              onReady();
             } else if (greeting.includes(UNSUPPORTED)) {
               channel.removeListener('data', onGreeting);
               channel.end();
               settle('unsupported');
             }
           };
+          let errGreeting = Buffer.alloc(0);
+          const onErrGreeting = (chunk: Buffer) => {
+            errGreeting = Buffer.concat([errGreeting, chunk]);
+            const at = errGreeting.indexOf(READY);
+            if (at < 0) return;
+            channel.stderr.removeListener('data', onErrGreeting);
+            channel.stderr.on('data', (later: Buffer) => session.onStderr(later));
+            const rest = errGreeting.subarray(at + READY.length);
+            if (rest.length > 0) session.onStderr(rest);
+            onReady();
+          };
           channel.on('data', onGreeting);
-          channel.stderr.on('data', (chunk: Buffer) => session.onStderr(chunk));
+          channel.stderr.on('data', onErrGreeting);
           channel.on('exit', (_code: number | null, signalName?: string) => {
             if (signalName) session.exitSignal = signalName.replace(/^SIG/, '');
           });
@@ -260,4 +300,35 @@ export class PersistentSession {
     run?.resolve({ kind: 'died', signal: this.exitSignal });
     this.onClose();
   }
+}
+
+/**
+ * A command on a persistent shell, for `runRemote`. Signals go to the command's process group
+ * on a side channel: the loop is busy waiting for the command.
+ */
+export function createSessionRun(input: {
+  client: Client;
+  session: PersistentSession;
+  script: string;
+  sudo: boolean;
+  isConnected: () => boolean;
+}): RemoteRun {
+  const { client, session, script, sudo, isConnected } = input;
+  return {
+    async start(sinks) {
+      const outcome = await session.run(script, sinks);
+      if (outcome.kind === 'exited') {
+        const signal = signalOfStatus(outcome.code);
+        return { kind: 'exited', exitCode: signal ? null : outcome.code, signal };
+      }
+      return isConnected() ? { kind: 'died', signal: outcome.signal } : { kind: 'lost' };
+    },
+    signal(name, pgid) {
+      if (pgid === undefined) return Promise.resolve();
+      return runSideCommand(client, formatGroupKill(name, pgid, sudo));
+    },
+    abandon() {
+      session.destroy();
+    },
+  };
 }

@@ -41,6 +41,18 @@ describe('ssh transport against a real sshd', () => {
     return shell;
   };
 
+  // Condition-based, no clock: polls until no process matches (the test's own timeout bounds it).
+  const waitUntilGone = async (marker: string) => {
+    for (;;) {
+      const { stdout } = await run('pgrep', ['-f', marker]).catch(() => ({ stdout: '' }));
+      if (stdout.trim() === '') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  // A command that can only finish once the test saw its first line: proof of live streaming.
+  const gatedCommand = (gate: string) =>
+    `echo line1; while [ ! -e ${gate} ]; do sleep 0.05; done; echo line2; echo line3; echo e >&2`;
+
   beforeAll(async () => {
     sshd = await startSshd();
     work = await mkdtemp(join(tmpdir(), 'drydock-ssh-test-'));
@@ -86,10 +98,7 @@ describe('ssh transport against a real sshd', () => {
     const result = await shell.exec(`${marker}; echo never`, { timeoutMs: 300 });
     expect(result).toMatchObject({ timedOut: true, exitCode: null, connectionLost: false });
     expect(result.signal).toBe('TERM');
-    expect(result.durationMs).toBeLessThan(3000);
-    await new Promise((r) => setTimeout(r, 200));
-    const { stdout } = await run('pgrep', ['-f', marker]).catch(() => ({ stdout: '' }));
-    expect(stdout.trim()).toBe('');
+    await waitUntilGone(marker);
     // The connection stays usable after a timed-out command.
     expect((await shell.exec('echo still')).stdout).toBe('still\n');
   });
@@ -100,20 +109,22 @@ describe('ssh transport against a real sshd', () => {
     setTimeout(() => controller.abort(), 200);
     const result = await shell.exec('sleep 30', { signal: controller.signal });
     expect(result).toMatchObject({ timedOut: false, exitCode: null, signal: 'TERM', connectionLost: false });
-    expect(result.durationMs).toBeLessThan(3000);
   });
 
   it('streams output while the command runs', async () => {
-    const shell = await connect();
-    const chunks: { text: string; at: number }[] = [];
-    const started = Date.now();
-    const result = await shell.exec('for i in 1 2 3; do echo line$i; sleep 0.2; done; echo e >&2', {
-      onStdout: (text) => chunks.push({ text, at: Date.now() - started }),
+    const shell = await createSshShellFactory({ env: {}, persistentSessions: false }).connect(targetFor());
+    shells.push(shell);
+    const gate = join(work, 'gate-plain');
+    const chunks: string[] = [];
+    const result = await shell.exec(gatedCommand(gate), {
+      timeoutMs: 60_000,
+      onStdout: (text) => {
+        chunks.push(text);
+        if (chunks.join('').includes('line1\n')) void writeFile(gate, '');
+      },
     });
-    expect(chunks.map((c) => c.text).join('')).toBe('line1\nline2\nline3\n');
-    expect(chunks.length).toBeGreaterThanOrEqual(3);
-    // The first line arrived long before the command ended.
-    expect(chunks[0]!.at).toBeLessThan(result.durationMs - 300);
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: 'line1\nline2\nline3\n' });
+    expect(chunks.join('')).toBe('line1\nline2\nline3\n');
   });
 
   it('keeps only the tail of large output', async () => {
@@ -124,29 +135,15 @@ describe('ssh transport against a real sshd', () => {
     expect(result.stdout.endsWith('aEND\n')).toBe(true);
   });
 
-  it('reuses one connection for many commands and measures the latency', async () => {
+  // Latency (reused vs new connection, persistent shell vs plain channel): bench/ssh-exec.mjs.
+  it('reuses one connection for many commands', async () => {
     const loginsBefore = await sshd.countLogins();
     const shell = await connect();
     const rounds = 20;
     const results = await Promise.all(Array.from({ length: rounds }, (_, i) => shell.exec(`echo ${i}`)));
-    const reusedStart = performance.now();
-    for (let i = 0; i < 10; i++) await shell.exec('true');
-    const reusedMs = (performance.now() - reusedStart) / 10;
+    for (let i = 0; i < 10; i++) expect((await shell.exec('true')).exitCode).toBe(0);
     expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: rounds }, (_, i) => String(i)));
     expect((await sshd.countLogins()) - loginsBefore).toBe(1);
-
-    const freshStart = performance.now();
-    for (let i = 0; i < 5; i++) {
-      const fresh = await factory.connect(targetFor());
-      await fresh.exec('true');
-      await fresh.close();
-    }
-    const freshMs = (performance.now() - freshStart) / 5;
-    console.log(
-      `ssh exec latency: ${reusedMs.toFixed(1)} ms/command on one reused connection, ` +
-        `${freshMs.toFixed(1)} ms/command with a new connection each`,
-    );
-    expect(reusedMs).toBeLessThan(freshMs);
   });
 
   it('refuses an unknown host under strict checking', async () => {
@@ -218,11 +215,9 @@ describe('ssh transport against a real sshd', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
     try {
-      const started = Date.now();
       const error = await connect({ port, connectTimeoutMs: 500 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConnectionError);
       expect((error as ConnectionError).hint).toContain('500ms');
-      expect(Date.now() - started).toBeLessThan(3000);
     } finally {
       silent.close();
     }
@@ -304,36 +299,28 @@ describe('ssh transport against a real sshd', () => {
   });
 
   describe('persistent sessions', () => {
+    // A shell that is not ready within max(connectTimeoutMs, 10 s) is given up for a plain channel
+    // (sshd runs root's rc files for each channel first: seconds on a loaded machine). These tests
+    // are about the shells themselves (same loop after a kill, pool reuse), not that fallback.
+    const connectPersistent = () => connect({ connectTimeoutMs: 60_000 });
     const countSessionChannels = async () =>
       (await sshd.readLog()).split('\n').filter((l) => l.includes('Starting session: command')).length;
 
-    it('runs 50 sequential commands on one persistent shell, faster than plain channels', async () => {
-      const shell = await connect();
+    it('runs 50 sequential commands on one persistent shell', async () => {
+      const shell = await connectPersistent();
       const loop = (await shell.exec('echo $PPID')).stdout;
       const before = await countSessionChannels();
-      const started = performance.now();
       for (let i = 0; i < 50; i++) {
         const r = await shell.exec(`echo ${i}`);
         expect(r).toMatchObject({ exitCode: 0, stdout: `${i}\n`, stderr: '' });
       }
-      const persistentMs = (performance.now() - started) / 50;
       // No new channel in sshd's log, and every command was a child of the same loop shell.
       expect((await countSessionChannels()) - before).toBe(0);
       expect((await shell.exec('echo $PPID')).stdout).toBe(loop);
-
-      const plain = await createSshShellFactory({ env: {}, persistentSessions: false }).connect(targetFor());
-      shells.push(plain);
-      const plainStart = performance.now();
-      for (let i = 0; i < 5; i++) await plain.exec('true');
-      const plainMs = (performance.now() - plainStart) / 5;
-      console.log(
-        `ssh exec latency of true: ${persistentMs.toFixed(1)} ms on a persistent shell, ${plainMs.toFixed(1)} ms on a plain channel`,
-      );
-      expect(persistentMs).toBeLessThan(plainMs);
     });
 
     it('keeps stdout and stderr apart, byte for byte', async () => {
-      const shell = await connect();
+      const shell = await connectPersistent();
       await shell.exec('true');
       const noNewline = await shell.exec("printf 'out'; printf 'err' >&2; exit 4");
       expect(noNewline).toMatchObject({ exitCode: 4, stdout: 'out', stderr: 'err' });
@@ -364,32 +351,39 @@ describe('ssh transport against a real sshd', () => {
     });
 
     it('streams output live from a persistent shell', async () => {
-      const shell = await connect();
-      await shell.exec('true');
-      const chunks: { text: string; at: number }[] = [];
+      const shell = await connectPersistent();
+      const loop = (await shell.exec('echo $PPID')).stdout;
+      const gate = join(work, 'gate-persistent');
+      const chunks: string[] = [];
       const errs: string[] = [];
-      const started = Date.now();
-      const result = await shell.exec('for i in 1 2 3; do echo line$i; sleep 0.2; done; echo e >&2', {
-        onStdout: (text) => chunks.push({ text, at: Date.now() - started }),
+      const result = await shell.exec(gatedCommand(gate), {
+        timeoutMs: 60_000,
+        onStdout: (text) => {
+          chunks.push(text);
+          if (chunks.join('').includes('line1\n')) void writeFile(gate, '');
+        },
         onStderr: (text) => errs.push(text),
       });
-      expect(chunks.map((c) => c.text).join('')).toBe('line1\nline2\nline3\n');
+      expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdout: 'line1\nline2\nline3\n' });
+      expect(chunks.join('')).toBe('line1\nline2\nline3\n');
       expect(errs.join('')).toBe('e\n');
-      expect(chunks.length).toBeGreaterThanOrEqual(3);
-      expect(chunks[0]!.at).toBeLessThan(result.durationMs - 300);
-      expect(result.stdout).toBe('line1\nline2\nline3\n');
+      expect((await shell.exec('echo $PPID')).stdout).toBe(loop);
     });
 
     it('runs parallel commands on a small pool of shells', async () => {
-      const shell = await connect();
-      const started = performance.now();
+      const shell = await connectPersistent();
+      // A rendezvous: each command waits until all 6 have started, so they can only finish if
+      // they ran side by side (4 persistent shells and 2 plain channels).
+      const meet = await mkdtemp(join(work, 'meet-'));
       const results = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => shell.exec(`sleep 0.5; echo ${i}; echo e${i} >&2`)),
+        Array.from({ length: 6 }, (_, i) =>
+          shell.exec(
+            `touch ${meet}/${i}; until [ "$(ls ${meet} | wc -l)" -ge 6 ]; do sleep 0.05; done; echo ${i}; echo e${i} >&2`,
+          ),
+        ),
       );
       expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 6 }, (_, i) => `${i}\n`));
       expect(results.map((r) => r.stderr)).toEqual(Array.from({ length: 6 }, (_, i) => `e${i}\n`));
-      // Not serialized behind each other.
-      expect(performance.now() - started).toBeLessThan(6 * 500);
       const before = await countSessionChannels();
       const again = await Promise.all(Array.from({ length: 4 }, (_, i) => shell.exec(`echo ${i}`)));
       expect(again.map((r) => r.exitCode)).toEqual([0, 0, 0, 0]);
@@ -397,37 +391,32 @@ describe('ssh transport against a real sshd', () => {
     });
 
     it('kills the process group on timeout and abort, and the shell stays usable', async () => {
-      const shell = await connect();
+      const shell = await connectPersistent();
       const marker = `sleep 32.${process.pid}`;
       const timed = await shell.exec(`${marker} & ${marker}; echo never`, { timeoutMs: 300 });
       expect(timed).toMatchObject({ timedOut: true, exitCode: null, signal: 'TERM', connectionLost: false });
       expect(timed.stdout).toBe('');
-      expect(timed.durationMs).toBeLessThan(3000);
       const loop = (await shell.exec('echo $PPID')).stdout;
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 200);
       const abortedResult = await shell.exec(`${marker}`, { signal: controller.signal });
       expect(abortedResult).toMatchObject({ timedOut: false, exitCode: null, signal: 'TERM' });
-      await new Promise((r) => setTimeout(r, 200));
-      const { stdout } = await run('pgrep', ['-f', marker]).catch(() => ({ stdout: '' }));
-      expect(stdout.trim()).toBe('');
+      await waitUntilGone(marker);
       expect(await shell.exec('echo still')).toMatchObject({ stdout: 'still\n', exitCode: 0 });
       expect((await shell.exec('echo $PPID')).stdout).toBe(loop);
     });
 
     it('kills a command that ignores TERM after the grace period', async () => {
-      const shell = await connect();
+      const shell = await connectPersistent();
       const marker = `sleep 33.${process.pid}`;
       const result = await shell.exec(`trap '' TERM; ${marker}`, { timeoutMs: 300 });
       expect(result).toMatchObject({ timedOut: true, exitCode: null, signal: 'TERM' });
-      expect(result.durationMs).toBeLessThan(3000);
-      const { stdout } = await run('pgrep', ['-f', marker]).catch(() => ({ stdout: '' }));
-      expect(stdout.trim()).toBe('');
+      await waitUntilGone(marker);
       expect((await shell.exec('echo ok')).stdout).toBe('ok\n');
     });
 
     it('survives exit, exec, a killed parent shell and leftover background processes', async () => {
-      const shell = await connect();
+      const shell = await connectPersistent();
       expect(await shell.exec('echo a; exit 7')).toMatchObject({ exitCode: 7, stdout: 'a\n' });
       expect(await shell.exec('exec echo replaced')).toMatchObject({ exitCode: 0, stdout: 'replaced\n' });
       expect(await shell.exec('kill -9 $$')).toMatchObject({ exitCode: null, signal: 'KILL' });
@@ -448,7 +437,7 @@ describe('ssh transport against a real sshd', () => {
     });
 
     it('does not leak environment or working directory between commands', async () => {
-      const shell = await connect();
+      const shell = await connectPersistent();
       const home = (await shell.exec('pwd')).stdout;
       await shell.exec('export DRYDOCK_LEAK=1; LEAK2=2; cd /tmp; umask 077');
       const next = await shell.exec('echo "${DRYDOCK_LEAK:-unset} ${LEAK2:-unset}"; pwd; umask');
@@ -458,7 +447,7 @@ describe('ssh transport against a real sshd', () => {
     });
 
     it('loses pending commands with the connection, then starts a new shell after reconnect', async () => {
-      const shell = await connect();
+      const shell = await connectPersistent();
       await shell.exec('true');
       const pending = shell.exec('sleep 30');
       await new Promise((r) => setTimeout(r, 300));
@@ -480,7 +469,7 @@ describe('ssh transport against a real sshd', () => {
       for (const tool of ['base64', 'sh', 'cat'])
         await run('ln', ['-sf', `/usr/bin/${tool}`, join(path, tool)]);
       await run('ln', ['-sf', '/bin/sh', join(path, 'sh')]);
-      const shell = await connect();
+      const shell = await connectPersistent();
       const probe = await shell.exec(`PATH=${path} command -v setsid || echo none`);
       expect(probe.stdout).toBe('none\n');
       expect((await shell.exec('echo ok')).stdout).toBe('ok\n');
