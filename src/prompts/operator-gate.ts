@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { confirm, select } from '@inquirer/prompts';
 import type { FailureDecision, OperatorGate, StageDecision } from '../executor/events.js';
-import type { Plan, PlannedStage } from '../plan/types.js';
+import { describeStage } from '../plan/describe-stage.js';
+import type { Plan } from '../plan/types.js';
 
 /**
  * The only module that imports inquirer. The executor asks the operator through `OperatorGate`;
@@ -144,44 +145,23 @@ function shieldFromEnd(output: NodeJS.WritableStream): NodeJS.WritableStream {
   return proxy;
 }
 
-/** The stage's kind, commands, checks and conditions from the plan, for "show details". */
+/**
+ * The stage as the plan describes it (kind, the plan's own description lines, checks after,
+ * conditions), for "show details"; without the plan, just the summary the executor gave.
+ */
 export function describeStageDetails(
   plan: Plan | undefined,
   node: string,
   stage: string,
   summary: string,
 ): string {
-  const lines = summary ? [summary] : [];
   const planned = plan?.nodes.find((n) => n.name === node)?.stages.find((s) => s.name === stage);
-  if (planned) {
-    lines.push(`  kind: ${planned.kind}${planned.description ? ` (${planned.description})` : ''}`);
-    for (const command of commandsOf(planned)) lines.push(`  $ ${command}`);
-    if (planned.checksAfter.length > 0) lines.push(`  checks after: ${planned.checksAfter.join(', ')}`);
-    for (const condition of planned.conditions) lines.push(`  condition: ${condition}`);
-  }
+  if (!planned) return summary;
+  const lines = [`  kind: ${planned.kind}${planned.description ? ` (${planned.description})` : ''}`];
+  for (const line of describeStage(planned)) lines.push(`  ${line}`);
+  if (planned.checksAfter.length > 0) lines.push(`  checks after: ${planned.checksAfter.join(', ')}`);
+  for (const condition of planned.conditions) lines.push(`  condition: ${condition}`);
   return lines.join('\n');
-}
-
-function commandsOf(stage: PlannedStage): string[] {
-  switch (stage.kind) {
-    case 'run':
-      return stage.commands.map((c) => `${stage.sudo ? 'sudo ' : ''}${c.display}`);
-    case 'reboot':
-      return [
-        `${stage.command.display} (${stage.when === 'if-required' ? `if ${stage.requiredFile} exists` : 'always'})`,
-      ];
-    case 'checks':
-      return stage.run.map((check) => `check ${check}`);
-    case 'prompt':
-      return [`ask: ${stage.message}`];
-    case 'pause':
-      return [`wait ${Math.round(stage.durationMs / 1000)}s`];
-    case 'drain':
-    case 'activate':
-      return [
-        `set availability ${stage.kind === 'drain' ? 'drain' : 'active'}${stage.skipReason ? ` (skipped: ${stage.skipReason})` : ''}`,
-      ];
-  }
 }
 
 function firstLine(text: string): string {
