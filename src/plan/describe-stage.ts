@@ -29,7 +29,7 @@ const stageDescribers: StageDescribers = {
       ? [`skip: ${stage.skipReason}`]
       : [`set availability=active, wait up to ${formatDuration(stage.timeoutMs)} for Ready/Active`],
   checks: (stage) => [`run checks: ${stage.run.join(', ')}`],
-  pause: (stage) => [`wait ${formatDuration(stage.durationMs)}`],
+  pause: (stage) => [`pause ${formatDuration(stage.durationMs)}${stage.reason ? ` — ${stage.reason}` : ''}`],
   prompt: (stage) => [`ask: ${stage.message}`],
 };
 

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { confirm, select } from '@inquirer/prompts';
-import type { FailureDecision, OperatorGate, StageDecision } from '../executor/events.js';
+import type { FailureDecision, OperatorGate, PauseDecision, StageDecision } from '../executor/events.js';
 import { describeStage } from '../plan/describe-stage.js';
 import type { Plan } from '../plan/types.js';
 
@@ -88,6 +88,33 @@ export function createInquirerGate(opts: InquirerGateOptions = {}): OperatorGate
           ),
         'abort',
       );
+    },
+    async whilePausing(node, stage, summary, signal) {
+      const choices: Choice<PauseDecision>[] = [
+        { name: 'Keep waiting', value: 'waited' },
+        { name: 'Skip the pause', value: 'skip' },
+        { name: 'Abort the run (resumable)', value: 'abort' },
+      ];
+      const message = `${node} › ${stage}: ${firstLine(summary)}. Skip it?`;
+      // The prompt closes by itself when the pause runs out (or the run stops): that is `waited`.
+      const closes = opts.signal ? AbortSignal.any([signal, opts.signal]) : signal;
+      opts.onBeforePrompt?.();
+      try {
+        for (;;) {
+          const answer = await select(
+            { message, choices, default: 'waited', loop: false },
+            createPromptContext({ ...opts, signal: closes }),
+          );
+          // "Keep waiting" asks again: only the clock ends a pause without a decision.
+          if (answer !== 'waited') return answer;
+        }
+      } catch (error) {
+        if (closes.aborted) return 'waited';
+        if (isPromptCancel(error)) return 'abort';
+        throw error;
+      } finally {
+        opts.onAfterPrompt?.();
+      }
     },
     offerRemediation(node, services) {
       const message = `${node}: ${services.join(', ')} did not converge. Force-update (docker service update --force) and check again?`;
