@@ -1,3 +1,7 @@
+// Over ~400 lines on purpose: this is the executor core (run lifecycle with lock and stop, the
+// node loop, the stage loop with checks between stages and the operator's decisions, halting),
+// which shares one run state (progress, first halt, gate queue). Everything else sits beside it:
+// stages/ (one handler per kind), rollout.ts, before-run.ts, halt-report.ts, output-mask.ts.
 import type { CheckResult } from '../checks/types.js';
 import { HaltError, isDrydockError } from '../errors.js';
 import { describeStage } from '../plan/describe-stage.js';
