@@ -92,22 +92,50 @@ export class ConnectionError extends DrydockError {
   readonly exitCode = ExitCode.failed;
 }
 
-/** A run halted on a failed stage or check; the journal holds the details. */
-export class HaltError extends DrydockError {
+/** How a run stopped early: on a failure, at a safe point after a signal, or before changing anything. */
+export type HaltKind = 'halted' | 'interrupted' | 'refused';
+
+const HALT_EXIT_CODES: { [K in HaltKind]: ExitCodeValue } = {
+  halted: ExitCode.failed,
+  interrupted: ExitCode.interrupted,
+  refused: ExitCode.refused,
+};
+
+export interface HaltErrorOptions<Evidence> extends DrydockErrorOptions {
+  kind?: HaltKind;
+  /** The node and stage it stopped at; empty when the run stopped before or between nodes. */
+  node?: string;
+  stage?: string;
+  evidence?: Evidence;
+}
+
+/**
+ * The run stopped: the one halt error. The executor throws it to unwind to its top, where it
+ * becomes a `halt` or `interrupted` event; `evidence` carries what the halt report shows (the
+ * executor's failing command and failed checks; this layer does not know their types).
+ */
+export class HaltError<Evidence = unknown> extends DrydockError {
   readonly code = 'DRYDOCK_HALTED';
-  readonly exitCode = ExitCode.failed;
+  readonly exitCode: ExitCodeValue;
+  readonly kind: HaltKind;
+  readonly node: string;
+  readonly stage: string;
+  readonly evidence: Evidence | undefined;
+
+  constructor(message: string, options: HaltErrorOptions<Evidence> = {}) {
+    super(message, options);
+    this.kind = options.kind ?? 'halted';
+    this.node = options.node ?? '';
+    this.stage = options.stage ?? '';
+    this.evidence = options.evidence;
+    this.exitCode = HALT_EXIT_CODES[this.kind];
+  }
 }
 
 /** The journal is missing, corrupt, or belongs to a different runbook. */
 export class JournalError extends DrydockError {
   readonly code = 'DRYDOCK_JOURNAL';
   readonly exitCode = ExitCode.usage;
-}
-
-/** The run was interrupted by a signal at a safe point. */
-export class InterruptedError extends DrydockError {
-  readonly code = 'DRYDOCK_INTERRUPTED';
-  readonly exitCode = ExitCode.interrupted;
 }
 
 /** A bug: something drydock assumed could not happen. */

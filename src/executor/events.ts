@@ -80,11 +80,18 @@ export interface RunReporter {
  */
 export type StageDecision = 'continue' | 'skip' | 'abort';
 export type FailureDecision = 'retry' | 'skip' | 'abort';
+/** During a pause: skip the rest of it, abort the run, or it `waited` (the pause ran out or the run stopped). */
+export type PauseDecision = 'skip' | 'abort' | 'waited';
 export interface OperatorGate {
   beforeStage(node: string, stage: string, summary: string): Promise<StageDecision>;
   onFailure(node: string, stage: string, details: string): Promise<FailureDecision>;
   /** A `prompt` stage: true to continue. */
   confirm(node: string, message: string): Promise<boolean>;
+  /**
+   * A pause stage is waiting (`summary` says until when): offer to skip the rest. Must settle
+   * with 'waited' once `signal` aborts (the pause ran out or the run is stopping).
+   */
+  whilePausing?(node: string, stage: string, summary: string, signal: AbortSignal): Promise<PauseDecision>;
   /** Services did not converge: true to force-update them and check again. */
   offerRemediation?(node: string, services: string[]): Promise<boolean>;
 }

@@ -1,36 +1,40 @@
-import { assertNever } from '../errors.js';
+import type { StageKind } from '../runbook/types.js';
 import { formatDuration } from '../shared/format-duration.js';
 import type { PlannedStage } from './types.js';
 
-/** The details of one stage as lines; shared by the text and markdown renderers. */
+type StageDescribers = {
+  [K in StageKind]: (stage: Extract<PlannedStage, { kind: K }>) => string[];
+};
+
+/**
+ * One describer per stage kind (a new kind does not compile until it has one). The plan
+ * renderers, the operator's prompts and the run reports all describe stages through here.
+ */
+const stageDescribers: StageDescribers = {
+  drain: (stage) =>
+    stage.skipReason
+      ? [`skip: ${stage.skipReason}`]
+      : [`set availability=drain, wait up to ${formatDuration(stage.timeoutMs)} for tasks to move`],
+  run: (stage) => [
+    ...stage.commands.map((c) => `$ ${stage.sudo ? 'sudo ' : ''}${c.display}`),
+    `timeout ${formatDuration(stage.timeoutMs)} per command` +
+      (stage.retries ? `, ${stage.retries} retries every ${formatDuration(stage.retryDelayMs)}` : ''),
+  ],
+  reboot: (stage) => [
+    `$ ${stage.sudo ? 'sudo ' : ''}${stage.command.display}`,
+    `wait up to ${formatDuration(stage.returnTimeoutMs)} for the node to return`,
+  ],
+  activate: (stage) =>
+    stage.skipReason
+      ? [`skip: ${stage.skipReason}`]
+      : [`set availability=active, wait up to ${formatDuration(stage.timeoutMs)} for Ready/Active`],
+  checks: (stage) => [`run checks: ${stage.run.join(', ')}`],
+  pause: (stage) => [`pause ${formatDuration(stage.durationMs)}${stage.reason ? ` — ${stage.reason}` : ''}`],
+  prompt: (stage) => [`ask: ${stage.message}`],
+};
+
+/** The details of one stage as lines: commands, waits and timeouts, what it asks. */
 export function describeStage(stage: PlannedStage): string[] {
-  switch (stage.kind) {
-    case 'drain':
-      return stage.skipReason
-        ? [`skip: ${stage.skipReason}`]
-        : [`set availability=drain, wait up to ${formatDuration(stage.timeoutMs)} for tasks to move`];
-    case 'run':
-      return [
-        ...stage.commands.map((c) => `$ ${stage.sudo ? 'sudo ' : ''}${c.display}`),
-        `timeout ${formatDuration(stage.timeoutMs)} per command` +
-          (stage.retries ? `, ${stage.retries} retries every ${formatDuration(stage.retryDelayMs)}` : ''),
-      ];
-    case 'reboot':
-      return [
-        `$ ${stage.sudo ? 'sudo ' : ''}${stage.command.display}`,
-        `wait up to ${formatDuration(stage.returnTimeoutMs)} for the node to return`,
-      ];
-    case 'activate':
-      return stage.skipReason
-        ? [`skip: ${stage.skipReason}`]
-        : [`set availability=active, wait up to ${formatDuration(stage.timeoutMs)} for Ready/Active`];
-    case 'checks':
-      return [`run checks: ${stage.run.join(', ')}`];
-    case 'pause':
-      return [`wait ${formatDuration(stage.durationMs)}`];
-    case 'prompt':
-      return [`ask: ${stage.message}`];
-    default:
-      return assertNever(stage, 'stage kind');
-  }
+  const describe = stageDescribers[stage.kind] as (s: PlannedStage) => string[];
+  return describe(stage);
 }

@@ -315,7 +315,12 @@ const stagePlanners: StagePlanners = {
       : {}),
   }),
   checks: (stage, base) => ({ ...base, kind: 'checks', run: stage.run }),
-  pause: (stage, base) => ({ ...base, kind: 'pause', durationMs: stage.durationMs }),
+  pause: (stage, base) => ({
+    ...base,
+    kind: 'pause',
+    durationMs: stage.durationMs,
+    ...(stage.reason ? { reason: stage.reason } : {}),
+  }),
   prompt: (stage, base) => ({
     ...base,
     kind: 'prompt',

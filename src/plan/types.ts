@@ -78,7 +78,7 @@ export type PlannedStage =
     })
   | (PlannedStageBase<'activate'> & { timeoutMs: number; skipReason?: string })
   | (PlannedStageBase<'checks'> & { run: CheckName[] })
-  | (PlannedStageBase<'pause'> & { durationMs: number })
+  | (PlannedStageBase<'pause'> & { durationMs: number; reason?: string })
   | (PlannedStageBase<'prompt'> & { message: string; unattended: 'continue' | 'halt' });
 
 export interface PlannedNode {

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { confirm, select } from '@inquirer/prompts';
-import type { FailureDecision, OperatorGate, StageDecision } from '../executor/events.js';
-import type { Plan, PlannedStage } from '../plan/types.js';
+import type { FailureDecision, OperatorGate, PauseDecision, StageDecision } from '../executor/events.js';
+import { describeStage } from '../plan/describe-stage.js';
+import type { Plan } from '../plan/types.js';
 
 /**
  * The only module that imports inquirer. The executor asks the operator through `OperatorGate`;
@@ -88,6 +89,33 @@ export function createInquirerGate(opts: InquirerGateOptions = {}): OperatorGate
         'abort',
       );
     },
+    async whilePausing(node, stage, summary, signal) {
+      const choices: Choice<PauseDecision>[] = [
+        { name: 'Keep waiting', value: 'waited' },
+        { name: 'Skip the pause', value: 'skip' },
+        { name: 'Abort the run (resumable)', value: 'abort' },
+      ];
+      const message = `${node} › ${stage}: ${firstLine(summary)}. Skip it?`;
+      // The prompt closes by itself when the pause runs out (or the run stops): that is `waited`.
+      const closes = opts.signal ? AbortSignal.any([signal, opts.signal]) : signal;
+      opts.onBeforePrompt?.();
+      try {
+        for (;;) {
+          const answer = await select(
+            { message, choices, default: 'waited', loop: false },
+            createPromptContext({ ...opts, signal: closes }),
+          );
+          // "Keep waiting" asks again: only the clock ends a pause without a decision.
+          if (answer !== 'waited') return answer;
+        }
+      } catch (error) {
+        if (closes.aborted) return 'waited';
+        if (isPromptCancel(error)) return 'abort';
+        throw error;
+      } finally {
+        opts.onAfterPrompt?.();
+      }
+    },
     offerRemediation(node, services) {
       const message = `${node}: ${services.join(', ')} did not converge. Force-update (docker service update --force) and check again?`;
       return withPrompt(() => confirm({ message, default: false }, context()), false);
@@ -144,44 +172,23 @@ function shieldFromEnd(output: NodeJS.WritableStream): NodeJS.WritableStream {
   return proxy;
 }
 
-/** The stage's kind, commands, checks and conditions from the plan, for "show details". */
+/**
+ * The stage as the plan describes it (kind, the plan's own description lines, checks after,
+ * conditions), for "show details"; without the plan, just the summary the executor gave.
+ */
 export function describeStageDetails(
   plan: Plan | undefined,
   node: string,
   stage: string,
   summary: string,
 ): string {
-  const lines = summary ? [summary] : [];
   const planned = plan?.nodes.find((n) => n.name === node)?.stages.find((s) => s.name === stage);
-  if (planned) {
-    lines.push(`  kind: ${planned.kind}${planned.description ? ` (${planned.description})` : ''}`);
-    for (const command of commandsOf(planned)) lines.push(`  $ ${command}`);
-    if (planned.checksAfter.length > 0) lines.push(`  checks after: ${planned.checksAfter.join(', ')}`);
-    for (const condition of planned.conditions) lines.push(`  condition: ${condition}`);
-  }
+  if (!planned) return summary;
+  const lines = [`  kind: ${planned.kind}${planned.description ? ` (${planned.description})` : ''}`];
+  for (const line of describeStage(planned)) lines.push(`  ${line}`);
+  if (planned.checksAfter.length > 0) lines.push(`  checks after: ${planned.checksAfter.join(', ')}`);
+  for (const condition of planned.conditions) lines.push(`  condition: ${condition}`);
   return lines.join('\n');
-}
-
-function commandsOf(stage: PlannedStage): string[] {
-  switch (stage.kind) {
-    case 'run':
-      return stage.commands.map((c) => `${stage.sudo ? 'sudo ' : ''}${c.display}`);
-    case 'reboot':
-      return [
-        `${stage.command.display} (${stage.when === 'if-required' ? `if ${stage.requiredFile} exists` : 'always'})`,
-      ];
-    case 'checks':
-      return stage.run.map((check) => `check ${check}`);
-    case 'prompt':
-      return [`ask: ${stage.message}`];
-    case 'pause':
-      return [`wait ${Math.round(stage.durationMs / 1000)}s`];
-    case 'drain':
-    case 'activate':
-      return [
-        `set availability ${stage.kind === 'drain' ? 'drain' : 'active'}${stage.skipReason ? ` (skipped: ${stage.skipReason})` : ''}`,
-      ];
-  }
 }
 
 function firstLine(text: string): string {

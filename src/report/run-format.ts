@@ -7,16 +7,6 @@ export interface TextSink {
   write(chunk: string): unknown;
 }
 
-/** `90000` → `1m30s`; `1500` → `1.5s`; `250` → `250ms`. */
-
-/** `2024-05-01T12:01:02.345Z` → `12:01:02` in local time; unparsable input is shown as is. */
-export function formatClock(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
-}
-
 /** How a command ended, in words: `exit 0`, `exit 100`, `timed out`, `killed by SIGKILL`, `connection lost`. */
 export function describeExit(result: CommandResult): string {
   if (result.timedOut) return 'timed out';

@@ -1,10 +1,10 @@
 import { assertNever } from '../errors.js';
 import type { RunEvent, RunReporter, StageOutcome } from '../executor/events.js';
+import { formatClock } from '../shared/format-clock.js';
 import { formatDuration } from '../shared/format-duration.js';
 import {
   describeCheck,
   describeExit,
-  formatClock,
   formatEvidence,
   formatHaltReport,
   type TextSink,

@@ -1,4 +1,4 @@
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../shared/parse-duration.js';
 import { CHECK_NAMES, CHECK_OPTION_SCHEMAS, type ParsedRunbook, type ParsedStage } from './schema.js';
 import type { CheckOptions, Runbook, Stage, Variable, Webhook } from './types.js';
 import { resolveWebhookUrl, webhookHost } from './webhook-url.js';
@@ -8,6 +8,8 @@ import { resolveWebhookUrl, webhookHost } from './webhook-url.js';
  * preflight defaults applied, variables resolved. Pure; the environment is passed in.
  * Assumes the rules passed (e.g. window dates parse), so it does not re-validate.
  */
+
+export { parseDuration };
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -84,7 +86,12 @@ function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean):
     case 'checks':
       return { kind: 'checks', ...base, run: stage.run };
     case 'pause':
-      return { kind: 'pause', ...base, durationMs: parseDuration(stage.duration) };
+      return {
+        kind: 'pause',
+        ...base,
+        durationMs: parseDuration(stage.duration),
+        ...(stage.reason ? { reason: stage.reason } : {}),
+      };
     case 'prompt':
       return { kind: 'prompt', ...base, message: stage.message, unattended: stage.unattended };
   }

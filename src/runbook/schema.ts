@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { parseDuration, rawDuration } from './duration.js';
+import { parseDuration } from '../shared/parse-duration.js';
+import { rawDuration } from './duration.js';
 
 /**
  * The runbook schema: the single source of truth for the YAML format. Every field has a
@@ -214,13 +215,28 @@ export const rawChecksStage = z
   })
   .describe('Run checks as a stage of their own.');
 
+/** The longest pause stage: a longer wait belongs between maintenance windows, not inside one. */
+export const MAX_PAUSE = '1h';
+
 export const rawPauseStage = z
   .strictObject({
     kind: z.literal('pause'),
     ...stageCommon,
-    duration: rawDuration.describe('How long to wait (soak time).'),
+    duration: rawDuration
+      .refine((raw) => isPauseLength(raw), { error: `a pause lasts more than 0s and at most ${MAX_PAUSE}` })
+      .describe(`How long to wait (soak time), at most ${MAX_PAUSE}.`),
+    reason: z.string().min(1).optional().describe('Why the run waits here, shown in the plan and the run.'),
   })
-  .describe('Wait for a fixed time, e.g. to let the node soak.');
+  .describe('Wait for a fixed time, e.g. to let the node soak. Interactive runs may skip the rest of it.');
+
+function isPauseLength(raw: number | string): boolean {
+  try {
+    const ms = parseDuration(raw);
+    return ms > 0 && ms <= parseDuration(MAX_PAUSE);
+  } catch {
+    return false;
+  }
+}
 
 export const rawPromptStage = z
   .strictObject({

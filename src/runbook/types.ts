@@ -92,6 +92,8 @@ export interface ChecksStage extends StageBase<'checks'> {
 }
 export interface PauseStage extends StageBase<'pause'> {
   durationMs: number;
+  /** Why the run waits here, for the plan and the operator. */
+  reason?: string;
 }
 export interface PromptStage extends StageBase<'prompt'> {
   message: string;

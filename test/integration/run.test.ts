@@ -319,4 +319,52 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     expect(eventsOf(resumed.events, 'stage-start').map((e) => e.stage)[0]).toBe('patch');
     expect((await nodeAvailability()).node2).toBe('Active');
   });
+
+  it('waits at a pause stage, journals it, shows it in the JSON events; SIGINT ends it resumable', async () => {
+    // The lab runbook's connection and checks, with only a pause and a no-op command as stages.
+    const [preamble] = labRunbook({ targets: '{ names: [node2] }' }).split('stages:\n');
+    const runbook = writeRunbook(
+      dir,
+      'pause.yaml',
+      `${preamble}stages:
+  - { kind: pause, name: soak, duration: 2s, reason: let the caches settle }
+  - { kind: run, name: after, commands: ["true"] }
+`,
+    );
+    const plan = await runDrydock(['plan', runbook]);
+    expect(plan.stdout).toContain('pause 2s — let the caches settle');
+
+    const done = await runDrydock(runArgs(runbook));
+    expect(done.exitCode, explain(done)).toBe(0);
+    const start = eventsOf(done.events, 'stage-start').find((e) => e.stage === 'soak');
+    const end = eventsOf(done.events, 'stage-end').find((e) => e.stage === 'soak');
+    expect(start).toMatchObject({ node: 'node2', kind: 'pause' });
+    expect(end).toMatchObject({ node: 'node2', outcome: 'succeeded' });
+    expect(end!.durationMs).toBeGreaterThanOrEqual(2000);
+    const note = eventsOf(done.events, 'progress').find((e) => e.stage === 'soak');
+    expect(note?.message).toMatch(
+      /^pausing 2s — let the caches settle: started \d\d:\d\d:\d\d, continuing at \d\d:\d\d:\d\d$/,
+    );
+    const runId = eventsOf(done.events, 'run-start')[0]!.runId;
+    const journaled = readJournalLines(journals, runId)
+      .filter((l) => l.stage === 'soak')
+      .map((l) => l.type);
+    expect(journaled).toEqual(['stage-start', 'progress', 'checks', 'stage-end']);
+
+    // SIGINT while it waits: the pause ends now, does not count as done, and resume waits again.
+    let interruptedId = '';
+    const first = startDrydock(runArgs(runbook), {
+      onEvent: (event, proc) => {
+        if (event.type === 'run-start') interruptedId = event.runId;
+        if (event.type === 'progress' && event.stage === 'soak') proc.kill('SIGINT');
+      },
+    });
+    const stopped = await first.done;
+    expect(stopped.exitCode, explain(stopped)).toBe(130);
+    expect(eventsOf(stopped.events, 'interrupted')[0]).toMatchObject({ node: 'node2', stage: 'soak' });
+    expect(eventsOf(stopped.events, 'stage-end').filter((e) => e.stage === 'soak')).toEqual([]);
+    const resumed = await runDrydock(['resume', interruptedId, '--json', '--journal-dir', journals]);
+    expect(resumed.exitCode, explain(resumed)).toBe(0);
+    expect(eventsOf(resumed.events, 'stage-start').map((e) => e.stage)).toEqual(['soak', 'after']);
+  });
 });

@@ -9,9 +9,9 @@ import type { ClusterPort } from '../../executor/ports.js';
 import type { RunProgress } from '../../executor/run-progress.js';
 import type { Notifier } from '../../notify/notifier.js';
 import type { Plan } from '../../plan/types.js';
-import { parseDuration } from '../../runbook/duration.js';
 import type { Runbook } from '../../runbook/types.js';
 import { type Clock, systemClock } from '../../shared/clock.js';
+import { parseDuration } from '../../shared/parse-duration.js';
 import type { CliIo } from '../io.js';
 
 export interface SessionFlags {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SafetyRefusal } from '../../../src/errors.js';
 import { planRollout } from '../../../src/plan/plan-rollout.js';
+import { renderPlanMarkdown } from '../../../src/report/plan-markdown.js';
+import { renderPlanText } from '../../../src/report/plan-text.js';
 import { manager, node } from '../../support/fake-swarm.js';
 import { cluster, FIVE_STAGES, runbookFrom } from '../../support/runbook-factory.js';
 
@@ -143,5 +145,39 @@ stages:
     expect(plan.nodes).toHaveLength(1000);
     expect(plan.nodes.at(-1)?.name).toBe('m1');
     expect(plan.nodes.every((n) => n.stages.length === 5)).toBe(true);
+  });
+});
+
+describe('pause stages in the plan', () => {
+  const rb = runbookFrom(`
+version: 1
+name: soak
+stages:
+  - { kind: pause, name: soak, duration: 30s, reason: let the caches warm up }
+  - { kind: pause, name: short, duration: 500ms }
+`);
+  const plan = planRollout(rb, cluster([manager('m1', true), node('w1')]));
+
+  it('shows the duration and the reason in text, markdown and JSON', () => {
+    expect(renderPlanText(plan)).toContain('pause 30s — let the caches warm up');
+    expect(renderPlanText(plan)).toMatch(/pause 500ms\n/);
+    expect(renderPlanMarkdown(plan)).toContain('- pause 30s — let the caches warm up');
+    const [soak, short] = JSON.parse(JSON.stringify(plan)).nodes[0].stages;
+    expect(soak).toMatchObject({
+      kind: 'pause',
+      name: 'soak',
+      durationMs: 30_000,
+      reason: 'let the caches warm up',
+    });
+    expect(short).toMatchObject({ kind: 'pause', durationMs: 500 });
+    expect(short).not.toHaveProperty('reason');
+  });
+
+  it('refuses a pause that is empty or longer than the schema allows', () => {
+    for (const duration of ['0s', '2h']) {
+      expect(() =>
+        runbookFrom(`version: 1\nname: x\nstages:\n  - { kind: pause, duration: ${duration} }\n`),
+      ).toThrow(/problem/);
+    }
   });
 });

@@ -99,6 +99,26 @@ describe('createInquirerGate', () => {
     await expect(decision).resolves.toBe('abort');
   });
 
+  it('offers to skip a pause, keeps waiting on Enter, and closes by itself when the pause runs out', async () => {
+    const term = createTerminal();
+    const gate = createInquirerGate({ input: term.input, output: term.output });
+    const summary = 'pausing 30s — soak: started 22:00:00, continuing at 22:00:30';
+    const skipped = gate.whilePausing!('node2', 'soak', summary, new AbortController().signal);
+    await term.press('Skip it?', KEY.enter);
+    await term.press('Skip it?', KEY.down, KEY.enter);
+    await expect(skipped).resolves.toBe('skip');
+    expect(term.screen()).toContain(
+      'node2 › soak: pausing 30s — soak: started 22:00:00, continuing at 22:00:30',
+    );
+    expect(term.screen()).toContain('Skip the pause');
+
+    const ranOut = new AbortController();
+    const waited = gate.whilePausing!('node2', 'soak', summary, ranOut.signal);
+    await term.press('Skip it?');
+    ranOut.abort();
+    await expect(waited).resolves.toBe('waited');
+  });
+
   it('confirms prompt stages and unlocks with y/n', async () => {
     const term = createTerminal();
     const gate = createInquirerGate({ input: term.input, output: term.output });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../../../src/runbook/duration.js';
 import { nameStages } from '../../../src/runbook/normalize.js';
+import { parseDuration } from '../../../src/shared/parse-duration.js';
 import { buildRunbookYaml, expectRunbook } from './helpers.js';
 
 describe('parseDuration', () => {

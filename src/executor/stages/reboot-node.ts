@@ -1,8 +1,8 @@
-import type { PlannedStage } from '../plan/types.js';
-import { quoteShellArg } from '../runbook/substitute.js';
-import type { Clock } from '../shared/clock.js';
-import type { CommandResult, NodeShell } from '../transport/types.js';
-import type { ClusterPort } from './ports.js';
+import type { PlannedStage } from '../../plan/types.js';
+import { quoteShellArg } from '../../runbook/substitute.js';
+import type { Clock } from '../../shared/clock.js';
+import type { CommandResult, NodeShell } from '../../transport/types.js';
+import type { ClusterPort } from '../ports.js';
 
 export const BOOT_ID_COMMAND = 'cat /proc/sys/kernel/random/boot_id';
 

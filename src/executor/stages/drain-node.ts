@@ -1,8 +1,8 @@
-import { HaltError } from '../errors.js';
-import type { Clock } from '../shared/clock.js';
-import { waitUntil } from '../shared/wait-until.js';
-import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../transport/types.js';
-import type { EventWaker } from './event-waker.js';
+import { ConnectionError } from '../../errors.js';
+import type { Clock } from '../../shared/clock.js';
+import { waitUntil } from '../../shared/wait-until.js';
+import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../../transport/types.js';
+import type { EventWaker } from '../event-waker.js';
 
 /** Task states in which a task still occupies its node. */
 const ACTIVE_TASK_STATES = new Set([
@@ -159,7 +159,8 @@ function waitClock(options: { clock: Clock; signal?: AbortSignal }) {
 export async function findNode(swarm: SwarmApi, name: string): Promise<SwarmNode> {
   const nodes = await swarm.listNodes();
   const node = nodes.find((n) => n.hostname === name);
-  if (!node) throw new HaltError(`node ${name} is not in the swarm any more`);
+  // Not a halt decision: inside a stage it is a failure the operator may retry or skip.
+  if (!node) throw new ConnectionError(`node ${name} is not in the swarm any more`);
   return node;
 }
 

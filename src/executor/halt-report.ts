@@ -1,0 +1,84 @@
+import type { CheckResult } from '../checks/types.js';
+import type { HaltError } from '../errors.js';
+import type { Plan } from '../plan/types.js';
+import type { CommandResult, SwarmNode } from '../transport/types.js';
+import type { HaltReport } from './events.js';
+import type { ClusterPort } from './ports.js';
+import type { RunProgress } from './run-progress.js';
+
+/** What a halt carries for its report: the failing command and the failed checks. */
+export interface HaltEvidence {
+  command?: CommandResult;
+  failedChecks: CheckResult[];
+}
+
+/** The executor's halts: the one halt error, with its evidence typed. */
+export type RunHalt = HaltError<HaltEvidence>;
+
+/** The report after a halt: what failed, every node's state as the API sees it now, how to resume. */
+export async function buildHaltReport(
+  halt: RunHalt,
+  run: { runId: string; plan: Plan; progress: RunProgress; cluster: ClusterPort; resumeCommand: string },
+): Promise<HaltReport> {
+  let nodes: HaltReport['nodes'] = [];
+  try {
+    const listed = await (await run.cluster.swarm()).listNodes();
+    nodes = listed.map((n: SwarmNode) => ({
+      name: n.hostname,
+      availability: n.availability,
+      state: n.state,
+      progress: describeNodeProgress(run.plan, run.progress, n.hostname),
+    }));
+  } catch (error) {
+    nodes = run.plan.nodes.map((n) => ({
+      name: n.name,
+      availability: 'unknown (API unreachable)',
+      state: `unknown: ${(error as Error).message}`,
+      progress: describeNodeProgress(run.plan, run.progress, n.name),
+    }));
+  }
+  const command = halt.evidence?.command;
+  return {
+    runId: run.runId,
+    node: halt.node,
+    stage: halt.stage,
+    reason: halt.message,
+    ...(command ? { command } : {}),
+    failedChecks: halt.evidence?.failedChecks ?? [],
+    lastOutput: tailOutput(command),
+    nodes,
+    resumeCommand: run.resumeCommand,
+  };
+}
+
+function describeNodeProgress(plan: Plan, p: RunProgress, name: string): string {
+  const planned = plan.nodes.find((n) => n.name === name);
+  if (!planned) return 'not in this run';
+  if (p.doneNodes.has(name)) return 'done';
+  const done = p.doneStages[name]?.size ?? 0;
+  if (done === 0 && p.stoppedAt?.node !== name) return 'not started';
+  return `${done}/${planned.stages.length} stages done${p.stoppedAt?.node === name ? `, stopped at ${p.stoppedAt.stage}` : ''}`;
+}
+
+/** The last lines of a command's output, stdout then stderr. */
+export function tailOutput(result: CommandResult | undefined, lines = 15): string[] {
+  if (!result) return [];
+  const all = `${result.stdout}\n${result.stderr}`.split('\n').filter((l) => l.trim());
+  return all.slice(-lines);
+}
+
+/** A failed stage in a few lines for the operator: reason, command and exit, last output, failed checks. */
+export function describeFailure(failure: {
+  reason: string;
+  command?: CommandResult;
+  checks?: CheckResult[];
+}): string {
+  return [
+    failure.reason,
+    ...(failure.command
+      ? [`$ ${failure.command.command}`, `exit ${failure.command.exitCode ?? failure.command.signal}`]
+      : []),
+    ...tailOutput(failure.command),
+    ...(failure.checks ?? []).map((c) => `${c.status} ${c.check}${c.node ? `@${c.node}` : ''}: ${c.message}`),
+  ].join('\n');
+}
