@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeDurationBounds } from '../shared/parse-duration.js';
 
 /**
  * The runbook schema: the single source of truth for the YAML format. Every field has a
@@ -8,16 +9,34 @@ import { z } from 'zod';
  * This module is pure: no I/O, no transport imports.
  */
 
-/** A duration: a number of seconds, or a string such as `500ms`, `30s`, `10m`, `1h`, `1h30m`. */
-export const rawDuration = z
-  .union(
-    [
-      z.number().nonnegative(),
-      z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 30s, 10m, 1h30m or 500ms'),
-    ],
-    { error: 'a duration like 30s, 10m, 1h30m or 500ms (or a number of seconds)' },
-  )
-  .describe('A duration: seconds as a number, or a string such as 500ms, 30s, 10m, 1h30m.');
+const durationFormat = z.union(
+  [
+    z.number().nonnegative(),
+    z.string().regex(/^(\d+(\.\d+)?(ms|s|m|h))+$/, 'a duration like 30s, 10m, 1h30m or 500ms'),
+  ],
+  { error: 'a duration like 30s, 10m, 1h30m or 500ms (or a number of seconds)' },
+);
+
+/**
+ * Bounded, because Node's timers overflow at 2^31 ms and then fire at once: a `pause` of 600h
+ * would be skipped and a command timeout of `1e308` would kill the command at once.
+ */
+function boundedDuration(allowZero: boolean) {
+  return durationFormat.superRefine((raw, ctx) => {
+    const problem = describeDurationBounds(raw, { allowZero });
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+/** A duration: a number of seconds, or a string such as `500ms`, `30s`, `10m`, `1h`, `1h30m`. Positive, at most 7 days. */
+export const rawDuration = boundedDuration(false).describe(
+  'A duration: seconds as a number, or a string such as 500ms, 30s, 10m, 1h30m (more than 0, at most 168h).',
+);
+
+/** A duration where 0 means "none" (a soak between nodes, a delay between retries). */
+export const rawDurationOrZero = boundedDuration(true).describe(
+  'A duration: seconds as a number, or a string such as 500ms, 30s, 10m, 1h30m (0 for none, at most 168h).',
+);
 
 /** The names of every check in the catalogue. Adding one here forces a handler in checks/. */
 export const CHECK_NAMES = [
@@ -178,7 +197,7 @@ export const rawRunStage = z
     sudo: z.boolean().optional().describe('Run with sudo (default: connection.ssh.sudo).'),
     timeout: rawDuration.default('10m').describe('Per-command timeout.'),
     retries: z.number().int().min(0).max(10).default(0).describe('Retries per command on failure.'),
-    retryDelay: rawDuration.default('5s'),
+    retryDelay: rawDurationOrZero.default('5s'),
   })
   .describe('Run shell commands on the node over SSH.');
 
@@ -330,7 +349,9 @@ export const rawRollout = z
       .array(z.string())
       .optional()
       .describe('Explicit node order. Managers still go one at a time and the leader last.'),
-    soakBetweenNodes: rawDuration.default(0).describe('Wait after each node (or batch) before the next.'),
+    soakBetweenNodes: rawDurationOrZero
+      .default(0)
+      .describe('Wait after each node (or batch) before the next.'),
     window: z
       .strictObject({
         start: z.string().optional().describe('ISO 8601 start of the maintenance window.'),
