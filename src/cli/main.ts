@@ -96,7 +96,7 @@ Examples:
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)')
       .option('--force <reason>', 'start even if pre-flight checks fail; the reason is journaled')
-      .option('--lock-ttl <duration>', 'cluster lock expiry', '2h'),
+      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   ).action(async (runbook: string, opts) => {
     const { runCommand } = await import('./commands/run.js');
     setExit(await runCommand(runbook, opts, io));
@@ -110,7 +110,8 @@ Examples:
       .option('-y, --yes', 'unattended: no prompts')
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals are')
-      .option('--force', 'resume even if the runbook changed since the run started'),
+      .option('--force', 'resume even if the runbook changed since the run started')
+      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   ).action(async (runId: string, opts) => {
     const { resumeCommand } = await import('./commands/resume.js');
     setExit(await resumeCommand(runId, opts, io));

@@ -148,6 +148,9 @@ export class FakeSwarm implements SwarmApi {
   async removeConfig() {
     throw new Error('read-only');
   }
+  async updateConfigLabels() {
+    throw new Error('read-only');
+  }
   async *events(_filters: Record<string, string[]>, signal: AbortSignal): AsyncIterable<SwarmEvent> {
     while (!signal.aborted && this.eventQueue.length > 0) yield this.eventQueue.shift()!;
   }
