@@ -112,9 +112,9 @@ describe('journals the CLI cannot trust (no cluster needed: refused before conne
     const line = `${JSON.stringify({ seq: 1, type: 'output', node: 'n', stage: 's', stream: 'stdout', line: 'x'.repeat(1000), at: 'x' })}\n`;
     const block = line.repeat(1000); // ~1 MB
     for (let i = 0; i < 160; i++) {
-      if (!out.write(block)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(block)) await new Promise<void>((r) => out.once('drain', () => r()));
     }
-    await new Promise((r) => out.end(r));
+    await new Promise<void>((r) => out.end(() => r()));
     // 160 MB of journal, 48 MB of heap: reading it whole cannot fit.
     const result = await runDrydock(['runs', '--journal-dir', journals, '--json'], {
       env: { NODE_OPTIONS: '--max-old-space-size=48' },

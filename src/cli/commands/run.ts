@@ -25,7 +25,7 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
     hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
   });
   try {
-    const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()));
+    const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()), { now: Date.now() });
     const runId = newRunId();
     const header = {
       runId,
