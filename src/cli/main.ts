@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, InvalidInputError, isDrydockError } from '../errors.js';
+import { escapeControl } from '../shared/escape-control.js';
 import { formatProblems } from '../shared/problems.js';
 import type { CliIo } from './io.js';
 import { processIo } from './io.js';
@@ -171,8 +172,9 @@ export function reportError(error: unknown, io: CliIo): number {
     return error.exitCode;
   }
   if (isDrydockError(error)) {
-    io.stderr(`drydock: ${error.message}\n`);
-    if (error.hint) io.stderr(`  hint: ${error.hint}\n`);
+    // Messages quote names from the cluster (hostnames, lock owners): never raw control characters.
+    io.stderr(`drydock: ${escapeControl(error.message)}\n`);
+    if (error.hint) io.stderr(`  hint: ${escapeControl(error.hint)}\n`);
     if (error.code === 'DRYDOCK_INTERNAL') io.stderr(`${error.stack ?? ''}\n`);
     return error.exitCode;
   }

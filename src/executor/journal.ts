@@ -62,6 +62,10 @@ export function prepareJournalDir(dir: string): string {
     mkdirSync(path, { recursive: true, mode: 0o700 });
     if (!statSync(path).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     accessSync(path, constants.W_OK | constants.X_OK);
+    // A real write, because a full disk still passes every permission check.
+    const probe = join(path, `.probe-${process.pid}`);
+    writeFileSync(probe, Buffer.alloc(4096), { mode: 0o600 });
+    unlinkSync(probe);
   } catch (error) {
     throw journalDirError(path, error);
   }

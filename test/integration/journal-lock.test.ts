@@ -152,7 +152,15 @@ describe('journals the CLI cannot trust (no cluster needed: refused before conne
     const ro = await runDrydock(['run', runbook, '--yes', '--journal-dir', readOnly, ...unreachable]);
     expect(ro.exitCode, ro.stderr).toBe(2);
     expect(ro.stderr).toMatch(/the journal directory .*ro is not writable \(EROFS\)/);
-    expect(`${notDir.stderr}${ro.stderr}`).not.toMatch(/internal error|cannot reach|connect/i);
+
+    const full = mountTmpfs(join(dir, 'full'), 'size=64k');
+    fillUp(full);
+    const noSpace = await runDrydock(['run', runbook, '--yes', '--journal-dir', full, ...unreachable]);
+    expect(noSpace.exitCode, noSpace.stderr).toBe(2);
+    expect(noSpace.stderr).toMatch(/the journal directory .*full is on a full disk \(ENOSPC\)/);
+    expect(`${notDir.stderr}${ro.stderr}${noSpace.stderr}`).not.toMatch(
+      /internal error|cannot reach|connect/i,
+    );
   });
 });
 
