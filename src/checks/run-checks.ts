@@ -88,6 +88,7 @@ export function createRoundCache(swarm: SwarmApi): { swarm: SwarmApi; expire: ()
     listConfigs: (nameFilter) => swarm.listConfigs(nameFilter),
     createConfig: (name, labels, data) => swarm.createConfig(name, labels, data),
     removeConfig: (id) => swarm.removeConfig(id),
+    updateConfigLabels: (id, labels) => swarm.updateConfigLabels(id, labels),
     events: (filters, signal) => swarm.events(filters, signal),
     close: () => swarm.close(),
   };

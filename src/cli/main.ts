@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, InvalidInputError, isDrydockError } from '../errors.js';
+import { escapeControl } from '../shared/escape-control.js';
 import { formatProblems } from '../shared/problems.js';
 import type { CliIo } from './io.js';
 import { processIo } from './io.js';
@@ -97,7 +98,7 @@ Examples:
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)')
       .option('--force <reason>', 'start even if pre-flight checks fail; the reason is journaled')
-      .option('--lock-ttl <duration>', 'cluster lock expiry', '2h'),
+      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   ).action(async (runbook: string, opts) => {
     const { runCommand } = await import('./commands/run.js');
     setExit(await runCommand(runbook, opts, io));
@@ -111,7 +112,8 @@ Examples:
       .option('-y, --yes', 'unattended: no prompts')
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals are')
-      .option('--force', 'resume even if the runbook changed since the run started'),
+      .option('--force', 'resume even if the runbook changed since the run started')
+      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   ).action(async (runId: string, opts) => {
     const { resumeCommand } = await import('./commands/resume.js');
     setExit(await resumeCommand(runId, opts, io));
@@ -185,8 +187,9 @@ export function reportError(error: unknown, io: CliIo): number {
     return error.exitCode;
   }
   if (isDrydockError(error)) {
-    io.stderr(`drydock: ${error.message}\n`);
-    if (error.hint) io.stderr(`  hint: ${error.hint}\n`);
+    // Messages quote names from the cluster (hostnames, lock owners): never raw control characters.
+    io.stderr(`drydock: ${escapeControl(error.message)}\n`);
+    if (error.hint) io.stderr(`  hint: ${escapeControl(error.hint)}\n`);
     if (error.code === 'DRYDOCK_INTERNAL') io.stderr(`${error.stack ?? ''}\n`);
     return error.exitCode;
   }

@@ -28,6 +28,7 @@ import type {
 } from './events.js';
 import { buildHaltReport, describeFailure, type RunHalt } from './halt-report.js';
 import { acquireLock, releaseLock } from './lock.js';
+import { LockHeartbeat } from './lock-heartbeat.js';
 import { SecretMask } from './output-mask.js';
 import type { CheckRunnerPort, ClusterPort, RunCheckState } from './ports.js';
 import { offerForceUpdate } from './remediate-services.js';
@@ -55,8 +56,10 @@ export interface ExecutorOptions {
   progress: RunProgress;
   /** Start despite failed pre-flight checks; the reason is journaled. */
   force?: string;
-  lock: { owner: string; ttlMs: number };
+  lock: { owner: string; ttlMs: number; renewEveryMs?: number };
   resumeCommand: string;
+  /** Why the journal can no longer be written (disk full…): the run halts at its next safe point. */
+  journalFault?: () => Error | undefined;
 }
 
 /**
@@ -81,6 +84,7 @@ class Executor {
   private halted: RunHalt | undefined;
   private readonly started: number;
   private readonly stageContext: StageContext;
+  private heartbeat: LockHeartbeat | undefined;
 
   constructor(options: ExecutorOptions) {
     this.o = options;
@@ -147,6 +151,7 @@ class Executor {
       const swarm = await this.o.cluster.swarm();
       const { adopted } = await acquireLock(swarm, { ...this.o.lock, runId, now: this.o.clock.now() });
       lockTaken = true;
+      this.startHeartbeat();
       this.emit({ type: 'lock', action: 'acquired', owner: this.o.lock.owner, at: this.at() });
       if (adopted) this.progressNote(null, 'adopted the cluster lock this run already held');
 
@@ -182,8 +187,37 @@ class Executor {
         if (lockTaken) this.emit({ type: 'lock', action: 'kept', owner: this.o.lock.owner, at: this.at() });
         throw error;
       }
-      return this.stop(error, lockTaken);
+      // A lock taken away is no longer this run's to keep or release.
+      return this.stop(error, lockTaken && !this.heartbeat?.lost());
+    } finally {
+      this.heartbeat?.stop();
     }
+  }
+
+  private startHeartbeat(): void {
+    const { runId, lock, clock } = this.o;
+    this.heartbeat = new LockHeartbeat({
+      swarm: () => this.o.cluster.swarm(),
+      runId,
+      ttlMs: lock.ttlMs,
+      clock,
+      ...(lock.renewEveryMs ? { everyMs: lock.renewEveryMs } : {}),
+    });
+    this.heartbeat.start();
+  }
+
+  /**
+   * Between two steps: stop here, cleanly, if the run can no longer record what it does (the
+   * journal) or no longer holds the cluster (the lock). The node stays as it is, as in any halt.
+   */
+  private haltAtSafePoint(node: string, stage: string): void {
+    const fault = this.o.journalFault?.();
+    const lockLost = this.heartbeat?.lost();
+    if (!fault && !lockLost) return;
+    const reason = fault
+      ? `the journal cannot be written (${fault.message}): stopped before ${node} / ${stage}; free space or fix the journal directory, then resume`
+      : `${lockLost}: stopped before ${node} / ${stage}; check who runs on this cluster before resuming`;
+    this.haltWith(node, stage, reason);
   }
 
   private elapsed(): number {
@@ -223,6 +257,7 @@ class Executor {
   }
 
   private async releaseLock(): Promise<void> {
+    this.heartbeat?.stop();
     try {
       const swarm = await this.o.cluster.swarm();
       if (await releaseLock(swarm, this.o.runId)) {
@@ -247,6 +282,12 @@ class Executor {
   }
 
   private async runNode(node: PlannedNode): Promise<void> {
+    // Before each node: the lock must still be this run's (a forced unlock ends the run here).
+    await this.heartbeat?.verify();
+    this.haltAtSafePoint(
+      node.name,
+      node.stages.find((s) => !isStageDone(this.o.progress, node.name, s.name))?.name ?? '',
+    );
     const swarm = await this.o.cluster.swarm();
     const current = await findNode(swarm, node.name);
     const before = this.o.progress.availabilityBefore[node.name] ?? current.availability;
@@ -265,6 +306,7 @@ class Executor {
       if (isStageDone(this.o.progress, node.name, stage.name)) continue;
       if (this.halted) return;
       if (this.o.stopSignal.aborted) this.interrupt(node.name, stage.name);
+      this.haltAtSafePoint(node.name, stage.name);
       await this.runStage(node, stage);
     }
     await this.afterNodeChecks(node);

@@ -71,6 +71,33 @@ export async function acquireLock(
   }
 }
 
+/**
+ * Push the lock's expiry to `now + ttlMs`, if the lock is still this run's. Returns the lock
+ * as renewed, or who holds it instead (undefined holder: nobody, it was removed).
+ */
+export async function renewLock(
+  swarm: SwarmApi,
+  request: { runId: string; ttlMs: number; now: number },
+): Promise<{ renewed: true; lock: LockInfo } | { renewed: false; holder: LockInfo | undefined }> {
+  const existing = await readLock(swarm);
+  if (!existing || existing.runId !== request.runId) return { renewed: false, holder: existing };
+  const lock = { ...existing, expiresAt: new Date(request.now + request.ttlMs).toISOString() };
+  await swarm.updateConfigLabels(existing.id, {
+    'drydock.owner': lock.owner,
+    'drydock.run-id': lock.runId,
+    'drydock.acquired-at': lock.acquiredAt,
+    'drydock.expires-at': lock.expiresAt,
+  });
+  return { renewed: true, lock };
+}
+
+/** Why a run no longer holds its lock, for the halt message. */
+export function describeLostLock(holder: LockInfo | undefined): string {
+  return holder
+    ? `the cluster lock was taken by ${holder.owner} (run ${holder.runId}) while this run held it`
+    : 'the cluster lock of this run was removed while it ran (a forced `drydock unlock`?)';
+}
+
 export async function releaseLock(swarm: SwarmApi, runId: string): Promise<boolean> {
   const existing = await readLock(swarm);
   if (!existing || existing.runId !== runId) return false;

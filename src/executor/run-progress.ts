@@ -1,8 +1,10 @@
 import type { Baseline } from '../checks/types.js';
+import { JournalError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import type { SwarmNode } from '../transport/types.js';
 import type { RunEvent } from './events.js';
-import type { JournalHeader, JournalLine } from './journal.js';
+import { type JournalHeader, type JournalLine, journalPath } from './journal.js';
+import { readJournalRecords } from './journal-read.js';
 
 /**
  * What a run has done so far, derived from its events. The executor keeps it up to date as it
@@ -112,28 +114,51 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
 }
 
 /** Replay a journal into progress. A run killed mid-stage shows as `running` with that stage open. */
-export function replayJournal(lines: JournalLine[]): RunProgress {
-  const [first, ...rest] = lines;
-  const progress = emptyProgress(first as JournalHeader);
-  for (const line of rest) applyEvent(progress, line as RunEvent);
-  if (progress.outcome === 'running' || progress.outcome === 'unknown') {
-    // Killed without a goodbye: the last started stage without an end is where it stopped.
-    const open = findOpenStage(rest as RunEvent[]);
-    if (open) {
-      progress.outcome = 'running';
-      progress.stoppedAt = { ...open, reason: 'the process ended mid-stage (killed?)' };
-    }
+export function replayJournal(lines: Iterable<JournalLine>): RunProgress {
+  let replay: ReturnType<typeof startReplay> | undefined;
+  for (const line of lines) {
+    if (replay) replay.add(line as RunEvent);
+    else replay = startReplay(line as JournalHeader);
   }
-  return progress;
+  if (!replay) throw new JournalError('an empty journal has nothing to replay');
+  return replay.finish();
 }
 
-function findOpenStage(events: RunEvent[]): { node: string; stage: string } | undefined {
-  const open = new Map<string, { node: string; stage: string }>();
-  for (const e of events) {
-    if (e.type === 'stage-start') open.set(`${e.node}\u0000${e.stage}`, { node: e.node, stage: e.stage });
-    if (e.type === 'stage-end') open.delete(`${e.node}\u0000${e.stage}`);
+/** Replay a journal file as it streams from disk: a journal of any size, in bounded memory. */
+export async function replayJournalFile(dir: string, runId: string): Promise<RunProgress> {
+  let replay: ReturnType<typeof startReplay> | undefined;
+  for await (const line of readJournalRecords(journalPath(dir, runId), runId)) {
+    if (replay) replay.add(line as RunEvent);
+    else replay = startReplay(line as JournalHeader);
   }
-  return [...open.values()].at(-1);
+  if (!replay) throw new JournalError(`the journal of run ${runId} is empty`);
+  return replay.finish();
+}
+
+function startReplay(header: JournalHeader) {
+  const progress = emptyProgress(header);
+  // Stages started and not ended, in start order: where a killed run stopped.
+  const open = new Map<string, { node: string; stage: string }>();
+  return {
+    add(event: RunEvent): void {
+      applyEvent(progress, event);
+      if (event.type === 'stage-start') {
+        open.set(`${event.node}\u0000${event.stage}`, { node: event.node, stage: event.stage });
+      }
+      if (event.type === 'stage-end') open.delete(`${event.node}\u0000${event.stage}`);
+    },
+    finish(): RunProgress {
+      if (progress.outcome === 'running' || progress.outcome === 'unknown') {
+        // Killed without a goodbye: the last started stage without an end is where it stopped.
+        const last = [...open.values()].at(-1);
+        if (last) {
+          progress.outcome = 'running';
+          progress.stoppedAt = { ...last, reason: 'the process ended mid-stage (killed?)' };
+        }
+      }
+      return progress;
+    },
+  };
 }
 
 export function isStageDone(progress: RunProgress, node: string, stage: string): boolean {

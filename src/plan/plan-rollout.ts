@@ -20,8 +20,14 @@ import type {
  * - the leader goes last;
  * - workers in batches of `rollout.concurrency`.
  */
-export function planRollout(runbook: Runbook, facts: ClusterFacts): Plan {
+export function planRollout(
+  runbook: Runbook,
+  facts: ClusterFacts,
+  /** The time the plan is made for (the caller reads the clock; the planner stays pure). */
+  options: { now?: number } = {},
+): Plan {
   const warnings: string[] = [];
+  refuseDuplicateHostnames(facts.nodes);
   const { selected, skipped } = selectTargets(runbook, facts.nodes);
   refuseUnsafeManagers(facts.nodes, selected);
 
@@ -43,6 +49,7 @@ export function planRollout(runbook: Runbook, facts: ClusterFacts): Plan {
   if (managerCount === 1 && selected.some((n) => n.role === 'manager')) {
     warnings.push('single-manager swarm: the control plane is unavailable while the manager is maintained');
   }
+  warnings.push(...describeRolloutWarnings(runbook, selected, options.now));
 
   return {
     formatVersion: 1,
@@ -94,6 +101,51 @@ export function planRollout(runbook: Runbook, facts: ClusterFacts): Plan {
         }
       : {}),
   };
+}
+
+/**
+ * Everything the plan is keyed on is the hostname. Two live entries with one hostname (a
+ * replaced node beside its stale Down entry) would make every step ambiguous: refuse, naming
+ * the node IDs that clash.
+ */
+export function refuseDuplicateHostnames(nodes: ClusterNodeFacts[]): void {
+  const byName = new Map<string, ClusterNodeFacts[]>();
+  for (const node of nodes) byName.set(node.hostname, [...(byName.get(node.hostname) ?? []), node]);
+  const clashes = [...byName.entries()].filter(([, entries]) => entries.length > 1);
+  if (clashes.length === 0) return;
+  const described = clashes.map(
+    ([name, entries]) =>
+      `\`${name}\` is node ${entries.map((n) => `${n.id} (${n.state}, ${n.availability})`).join(' and ')}`,
+  );
+  const stale = clashes.flatMap(([, entries]) => entries.filter((n) => n.state !== 'ready').map((n) => n.id));
+  throw new SafetyRefusal(`the swarm lists a hostname more than once: ${described.join('; ')}`, {
+    hint: stale.length
+      ? `a replaced node's stale entry? remove it from a manager: docker node rm ${stale.join(' ')}`
+      : 'give every node its own hostname, or remove the stale entry with `docker node rm <id>`',
+  });
+}
+
+/** Things worth saying before a run: a window already over, more concurrency than workers. */
+function describeRolloutWarnings(
+  runbook: Runbook,
+  selected: ClusterNodeFacts[],
+  now: number | undefined,
+): string[] {
+  const warnings: string[] = [];
+  const end = runbook.rollout.window?.end;
+  if (end && now !== undefined && end.getTime() < now) {
+    warnings.push(
+      `the maintenance window ended at ${end.toISOString()}: \`drydock run\` will refuse to start`,
+    );
+  }
+  const workers = selected.filter((n) => n.role === 'worker').length;
+  const { concurrency } = runbook.rollout;
+  if (concurrency > 1 && concurrency > workers) {
+    warnings.push(
+      `rollout.concurrency is ${concurrency} but only ${workers} worker${workers === 1 ? ' is' : 's are'} targeted: ${workers === 0 ? 'it has no effect' : `batches hold ${workers} at most`}`,
+    );
+  }
+  return warnings;
 }
 
 /** Apply `targets` (roles, labels, names, exclude); say why every other node is left alone. */

@@ -1,4 +1,5 @@
 import type { CheckResult, CheckStatus } from '../checks/types.js';
+import { escapeControl } from '../shared/escape-control.js';
 
 const LABEL: Record<CheckStatus, string> = {
   pass: 'PASS',
@@ -36,7 +37,7 @@ export function renderCheckTable(results: CheckResult[], options: { durationMs?:
   const took = options.durationMs === undefined ? '' : ` in ${(options.durationMs / 1000).toFixed(1)}s`;
   const verdict = counts.fail > 0 ? 'UNHEALTHY' : 'HEALTHY';
   const summary = `${verdict}: ${counts.pass} passed, ${counts.warn} warnings, ${counts.fail} failed, ${counts['not-applicable']} not applicable${took}`;
-  return `${[line(header), ...sorted.map(withEvidence)].join('\n')}\n\n${summary}\n`;
+  return escapeControl(`${[line(header), ...sorted.map(withEvidence)].join('\n')}\n\n${summary}\n`);
 }
 
 const EVIDENCE_MAX = 300;

@@ -1,5 +1,6 @@
 import { describeStage } from '../plan/describe-stage.js';
 import type { Plan } from '../plan/types.js';
+import { escapeControl } from '../shared/escape-control.js';
 import { formatDuration } from '../shared/format-duration.js';
 
 /** Markdown plan, for a change ticket or a pull request. */
@@ -42,5 +43,5 @@ export function renderPlanMarkdown(plan: Plan): string {
       if (s.checksAfter.length) out.push(`   - then check: ${s.checksAfter.join(', ')}`);
     }
   }
-  return `${out.join('\n')}\n`;
+  return escapeControl(`${out.join('\n')}\n`);
 }

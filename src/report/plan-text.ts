@@ -1,5 +1,6 @@
 import { describeStage } from '../plan/describe-stage.js';
 import type { Plan, PlannedNode } from '../plan/types.js';
+import { escapeControl } from '../shared/escape-control.js';
 import { formatDuration } from '../shared/format-duration.js';
 
 /** Human plan for a terminal: order and why, then every stage with its exact commands. */
@@ -47,7 +48,7 @@ export function renderPlanText(plan: Plan): string {
   }
   out.push('');
   out.push('Nothing was changed: this is a preview. `drydock run` executes exactly this plan.');
-  return `${out.join('\n')}\n`;
+  return escapeControl(`${out.join('\n')}\n`);
 }
 
 function renderNode(node: PlannedNode, total: number): string[] {

@@ -1,4 +1,5 @@
 import type { RunReporter } from '../executor/events.js';
+import { escapeControlDeep } from '../shared/escape-control.js';
 import type { TextSink } from './run-format.js';
 import { createJsonReporter } from './run-json.js';
 import { createListrReporter } from './run-listr.js';
@@ -26,13 +27,15 @@ export const ReportersMap = {
   interactive: (opts: ReporterOptions): PausableReporter =>
     opts.isTTY
       ? // listr2 needs a real terminal stream (columns, cursor); write functions mean process streams.
-        createListrReporter({
-          stdout: toStream(opts.stdout, process.stdout),
-          stderr: toStream(opts.stderr, process.stderr),
-        })
+        withEscapes(
+          createListrReporter({
+            stdout: toStream(opts.stdout, process.stdout),
+            stderr: toStream(opts.stderr, process.stderr),
+          }),
+        )
       : ReportersMap.simple(opts),
   simple: (opts: ReporterOptions): PausableReporter =>
-    withNoPause(createSimpleReporter({ stdout: toSink(opts.stdout), verbose: opts.verbose })),
+    withEscapes(withNoPause(createSimpleReporter({ stdout: toSink(opts.stdout), verbose: opts.verbose }))),
   json: (opts: ReporterOptions): PausableReporter =>
     withNoPause(createJsonReporter({ stdout: toSink(opts.stdout) })),
   silent: (_opts: ReporterOptions): PausableReporter => withNoPause({ onEvent() {} }),
@@ -55,6 +58,11 @@ export function combineReporters(...reporters: RunReporter[]): RunReporter {
       for (const reporter of reporters) await reporter.close?.();
     },
   };
+}
+
+/** Text for people: control characters from the cluster are shown escaped, never sent raw. */
+function withEscapes(reporter: PausableReporter): PausableReporter {
+  return { ...reporter, onEvent: (event) => reporter.onEvent(escapeControlDeep(event)) };
 }
 
 function withNoPause(reporter: RunReporter): PausableReporter {

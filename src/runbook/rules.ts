@@ -268,13 +268,11 @@ export const checkWindow: Rule = (ctx) => {
   for (const key of ['start', 'end'] as const) {
     const raw = window[key];
     if (raw === undefined) continue;
-    const time = parseIsoDate(raw);
-    if (time === undefined) {
-      ctx.report(['rollout', 'window', key], `expected an ISO 8601 date-time, got \`${raw}\``, {
-        hint: 'e.g. 2025-03-01T22:00:00Z or 2025-03-01T23:00:00+01:00',
-      });
+    const result = parseWindowTime(raw);
+    if ('problem' in result) {
+      ctx.report(['rollout', 'window', key], result.problem, { hint: result.hint });
     } else {
-      parsed[key] = time;
+      parsed[key] = result.time;
     }
   }
   if (parsed.start !== undefined && parsed.end !== undefined && parsed.end <= parsed.start) {
@@ -284,12 +282,54 @@ export const checkWindow: Rule = (ctx) => {
   }
 };
 
-/** Accepts what people write in ISO 8601 (date, or date-time with optional zone); undefined otherwise. */
-function parseIsoDate(raw: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw))
-    return undefined;
-  const time = Date.parse(raw);
-  return Number.isNaN(time) ? undefined : time;
+const WINDOW_HINT = 'e.g. 2025-03-01T22:00:00Z or 2025-03-01T23:00:00+01:00';
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+
+/**
+ * A window time: an ISO 8601 date-time with an explicit zone. Without a zone the same runbook
+ * would mean different instants on different laptops, so drydock does not guess. The calendar
+ * is checked here: `Date.parse` quietly turns 2026-02-30 into March 2.
+ */
+function parseWindowTime(raw: string): { time: number } | { problem: string; hint: string } {
+  const match =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(raw);
+  if (!match) return { problem: `expected an ISO 8601 date-time, got \`${raw}\``, hint: WINDOW_HINT };
+  const [, year, month, day, hour, minute, second, zone] = match.map((part) => part ?? '');
+  const y = Number(year);
+  const m = Number(month);
+  const daysInMonth = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  if (m < 1 || m > 12) {
+    return { problem: `\`${raw}\` is not a date: there is no month ${m}`, hint: WINDOW_HINT };
+  }
+  if (Number(day) < 1 || Number(day) > daysInMonth) {
+    return {
+      problem: `\`${raw}\` is not a date: ${MONTHS[m - 1]} ${y} has ${daysInMonth} days`,
+      hint: WINDOW_HINT,
+    };
+  }
+  if (hour && (Number(hour) > 23 || Number(minute) > 59 || Number(second || 0) > 59)) {
+    return { problem: `\`${raw}\` is not a time of day`, hint: WINDOW_HINT };
+  }
+  if (!hour || !zone) {
+    return {
+      problem: `\`${raw}\` has no ${hour ? 'time zone' : 'time and zone'}: drydock does not guess the operator's local time`,
+      hint: `add the zone: ${hour ? `${raw}Z for UTC, or an offset such as ${raw}+01:00` : WINDOW_HINT}`,
+    };
+  }
+  return { time: Date.parse(raw) };
 }
 
 /** Every check the runbook runs anywhere. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../shared/parse-duration.js';
-import { rawDuration } from './duration.js';
+import { rawDuration, rawDurationOrZero } from './duration.js';
 
 /**
  * The runbook schema: the single source of truth for the YAML format. Every field has a
@@ -179,7 +179,7 @@ export const rawRunStage = z
     sudo: z.boolean().optional().describe('Run with sudo (default: connection.ssh.sudo).'),
     timeout: rawDuration.default('10m').describe('Per-command timeout.'),
     retries: z.number().int().min(0).max(10).default(0).describe('Retries per command on failure.'),
-    retryDelay: rawDuration.default('5s'),
+    retryDelay: rawDurationOrZero.default('5s'),
   })
   .describe('Run shell commands on the node over SSH.');
 
@@ -346,7 +346,9 @@ export const rawRollout = z
       .array(z.string())
       .optional()
       .describe('Explicit node order. Managers still go one at a time and the leader last.'),
-    soakBetweenNodes: rawDuration.default(0).describe('Wait after each node (or batch) before the next.'),
+    soakBetweenNodes: rawDurationOrZero
+      .default(0)
+      .describe('Wait after each node (or batch) before the next.'),
     window: z
       .strictObject({
         start: z.string().optional().describe('ISO 8601 start of the maintenance window.'),

@@ -308,6 +308,21 @@ class DockerSwarmApi implements SwarmApi {
     return created.id ?? created.ID ?? '';
   }
 
+  async updateConfigLabels(id: string, labels: Record<string, string>): Promise<void> {
+    const config = this.docker.getConfig(id);
+    const current = (await this.call(`inspect config ${id}`, (abortSignal) =>
+      config.inspect({ abortSignal }),
+    )) as { Version?: { Index?: number }; Spec?: Record<string, unknown> };
+    // The version makes the engine refuse the update if the config changed since it was read.
+    await this.call(`update config ${id}`, (abortSignal) =>
+      config.update({
+        _query: { version: current.Version?.Index ?? 0 },
+        _body: { ...(current.Spec ?? {}), Labels: labels },
+        abortSignal,
+      }),
+    );
+  }
+
   async removeConfig(id: string): Promise<void> {
     await this.call(`remove config ${id}`, () => this.docker.getConfig(id).remove());
   }

@@ -168,6 +168,8 @@ export interface SwarmApi {
   listConfigs(nameFilter: string): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;
   createConfig(name: string, labels: Record<string, string>, data: string): Promise<string>;
   removeConfig(id: string): Promise<void>;
+  /** Replace a config's labels (the only part of a config Swarm lets one change): renews the lock. */
+  updateConfigLabels(id: string, labels: Record<string, string>): Promise<void>;
   /** Events since now until the signal aborts; the executor reacts to them instead of polling. */
   events(filters: Record<string, string[]>, signal: AbortSignal): AsyncIterable<SwarmEvent>;
   close(): Promise<void>;

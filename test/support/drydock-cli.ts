@@ -32,11 +32,13 @@ export function startDrydock(
   args: string[],
   options: {
     env?: NodeJS.ProcessEnv;
+    /** Working directory of the process (default: the repository). */
+    cwd?: string;
     onEvent?: (event: RunEvent, proc: ChildProcess) => void | Promise<void>;
   } = {},
 ): CliHandle {
   const proc = spawn(process.execPath, [BIN, ...args], {
-    cwd: REPO,
+    cwd: options.cwd ?? REPO,
     env: { ...process.env, FORCE_COLOR: '0', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

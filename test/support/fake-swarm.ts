@@ -214,6 +214,11 @@ export class FakeSwarm implements SwarmApi {
   async removeConfig(id: string) {
     this.configs = this.configs.filter((c) => c.id !== id);
   }
+  async updateConfigLabels(id: string, labels: Record<string, string>) {
+    const config = this.configs.find((c) => c.id === id);
+    if (!config) throw new Error(`404 config ${id} not found`);
+    config.labels = { ...labels };
+  }
   /** A quiet stream that stays open until the subscriber aborts: waiters fall back to polling. */
   async *events(_filters: Record<string, string[]>, signal: AbortSignal): AsyncIterable<SwarmEvent> {
     if (signal.aborted) return;

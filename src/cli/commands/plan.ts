@@ -18,7 +18,7 @@ export interface PlanOptions extends ConnectionFlags {
 export async function planCommand(runbookPath: string, options: PlanOptions, io: CliIo): Promise<number> {
   const runbook = await parseRunbookFile(runbookPath);
   const facts = await loadClusterFacts(runbook, options, io);
-  const plan = planRollout(runbook, facts);
+  const plan = planRollout(runbook, facts, { now: Date.now() });
   const format = options.format ?? 'text';
   if (format === 'json') io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
   else if (format === 'markdown') io.stdout(renderPlanMarkdown(plan));

@@ -13,7 +13,7 @@ export interface ReportOptions {
 /** `drydock report RUN_ID`: rebuild a run's report from its journal alone (killed runs too). */
 export async function reportCommand(runId: string, options: ReportOptions, io: CliIo): Promise<number> {
   const dir = options.journalDir ?? defaultJournalDir(io.env);
-  const lines = readJournal(dir, runId);
+  const lines = await readJournal(dir, runId);
   const { renderRunReport, reportPaths } = await import('../../report/run-report/index.js');
   const text = renderRunReport(lines, options.format ?? 'html', {
     ...(options.journalDir ? { journalDir: options.journalDir } : {}),
@@ -41,7 +41,7 @@ export async function writeRunReports(
 ): Promise<string | undefined> {
   try {
     const { renderRunReport, reportPaths } = await import('../../report/run-report/index.js');
-    const lines = readJournal(dir, runId);
+    const lines = await readJournal(dir, runId);
     const paths = reportPaths(journalFile);
     const options = journalDirFlag ? { journalDir: journalDirFlag } : {};
     writeFileSync(paths.html, renderRunReport(lines, 'html', options), { mode: 0o600 });

@@ -11,7 +11,7 @@ import type { Notifier } from '../../notify/notifier.js';
 import type { Plan } from '../../plan/types.js';
 import type { Runbook } from '../../runbook/types.js';
 import { type Clock, systemClock } from '../../shared/clock.js';
-import { parseDuration } from '../../shared/parse-duration.js';
+import { describeDurationBounds, parseDuration } from '../../shared/parse-duration.js';
 import type { CliIo } from '../io.js';
 
 export interface SessionFlags {
@@ -60,6 +60,8 @@ export async function runSession(args: {
   io: CliIo;
   /** As given on the command line (it goes into the printed resume command). */
   journalDir: string | undefined;
+  /** From `validateSessionFlags`, checked before anything was touched. */
+  lockTtlMs: number;
   clock?: Clock;
 }): Promise<number> {
   const { io, flags } = args;
@@ -128,14 +130,16 @@ export async function runSession(args: {
       cancelSignal: cancel.signal,
       progress: args.progress,
       ...(flags.force ? { force: flags.force } : {}),
-      lock: { owner: operatorName(), ttlMs: parseLockTtl(flags.lockTtl ?? '2h') },
+      lock: { owner: operatorName(), ttlMs: args.lockTtlMs },
       resumeCommand: resumeCommandFor(args.runId, args.journalDir),
+      journalFault: () => args.journal.fault(),
     });
     return OUTCOME_EXIT[outcome];
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await finish();
+    reportUnwrittenJournal(args.journal, args.runId, args.journalDir, io);
   }
 }
 
@@ -162,15 +166,49 @@ async function createSessionNotifier(
   });
 }
 
-function parseLockTtl(text: string): number {
-  let ms = 0;
+/** Records the journal could not take (disk still full) are said, with what to do, never hidden. */
+function reportUnwrittenJournal(
+  journal: JournalWriter,
+  runId: string,
+  journalDir: string | undefined,
+  io: CliIo,
+): void {
+  const fault = journal.fault();
+  if (!fault) return;
+  io.stderr(
+    `drydock: the journal ${journal.path} is missing its last ${journal.unwrittenCount()} record(s): ${fault.message}\n` +
+      `  every record it has is whole; free space, then: ${resumeCommandFor(runId, journalDir)}\n`,
+  );
+}
+
+/** The shortest lock ttl: the heartbeat renews it every ttl/3. */
+const MIN_LOCK_TTL_MS = 10_000;
+
+/**
+ * Check every session flag before anything is touched (no connection, no journal yet):
+ * a typo must cost nothing.
+ */
+export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number } {
+  const text = flags.lockTtl ?? '2h';
+  let ms = Number.NaN;
   try {
     ms = parseDuration(text);
   } catch {
-    ms = 0;
+    // reported below
   }
-  if (ms <= 0) {
+  if (!Number.isFinite(ms)) {
     throw new UsageError(`--lock-ttl: not a duration: ${text}`, { hint: 'e.g. --lock-ttl 90m or 2h' });
   }
-  return ms;
+  const bounds = describeDurationBounds(text, { allowZero: false });
+  if (bounds || ms < MIN_LOCK_TTL_MS) {
+    throw new UsageError(`--lock-ttl: ${bounds ?? `${text} is too short: at least 10s`}`, {
+      hint: 'e.g. --lock-ttl 90m or 2h; the lock is renewed while the run lives',
+    });
+  }
+  if (flags.force !== undefined && !flags.force.trim()) {
+    throw new UsageError('--force needs a reason (it is journaled)', {
+      hint: '--force "node3 is known bad"',
+    });
+  }
+  return { lockTtlMs: ms };
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { defaultJournalDir, JournalWriter, newRunId } from '../../executor/journal.js';
+import { resolve } from 'node:path';
+import { defaultJournalDir, JournalWriter, newRunId, prepareJournalDir } from '../../executor/journal.js';
 import { readClusterFacts } from '../../executor/read-cluster-facts.js';
 import { emptyProgress } from '../../executor/run-progress.js';
 import { planRollout } from '../../plan/plan-rollout.js';
@@ -7,7 +8,7 @@ import { parseRunbookFile } from '../../runbook/parse.js';
 import type { ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectionFlagsForJournal, connectWith } from './connect.js';
-import { operatorName, runSession, type SessionFlags } from './run-session.js';
+import { operatorName, runSession, type SessionFlags, validateSessionFlags } from './run-session.js';
 
 export interface RunOptions extends ConnectionFlags, SessionFlags {
   journalDir?: string;
@@ -15,18 +16,21 @@ export interface RunOptions extends ConnectionFlags, SessionFlags {
 
 /** `drydock run`: plan against the live cluster, then execute exactly that plan. */
 export async function runCommand(runbookPath: string, options: RunOptions, io: CliIo): Promise<number> {
+  // Flags, runbook and journal directory first: nothing is connected to before they are sound.
+  const { lockTtlMs } = validateSessionFlags(options);
   const runbook = await parseRunbookFile(runbookPath);
+  const journalDir = prepareJournalDir(options.journalDir ?? defaultJournalDir(io.env));
   const cluster = await connectWith(runbook.connection, options, io, {
     command: 'run',
     hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
   });
   try {
-    const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()));
+    const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()), { now: Date.now() });
     const runId = newRunId();
-    const journalDir = options.journalDir ?? defaultJournalDir(io.env);
     const header = {
       runId,
-      runbookFile: runbook.file,
+      // Absolute: `resume` may be typed in another directory.
+      runbookFile: resolve(runbook.file),
       runbookHash: runbook.hash,
       startedAt: new Date().toISOString(),
       connection: connectionFlagsForJournal(options),
@@ -46,6 +50,7 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
       flags: options,
       io,
       journalDir: options.journalDir,
+      lockTtlMs,
     });
   } finally {
     await cluster.close();

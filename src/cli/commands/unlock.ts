@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { isLockExpired, readLock } from '../../executor/lock.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
+import { escapeControl } from '../../shared/escape-control.js';
 import { type ConnectionFlags, defaultConnection } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectWith } from './connect.js';
@@ -25,8 +26,11 @@ export async function unlockCommand(
       return 0;
     }
     const stale = isLockExpired(lock, Date.now());
+    // The labels are anyone's text: shown escaped.
     io.stdout(
-      `locked by ${lock.owner}, run ${lock.runId}, since ${lock.acquiredAt}, expires ${lock.expiresAt}${stale ? ' (STALE)' : ''}\n`,
+      escapeControl(
+        `locked by ${lock.owner}, run ${lock.runId}, since ${lock.acquiredAt}, expires ${lock.expiresAt}${stale ? ' (STALE)' : ''}`,
+      ) + '\n',
     );
     if (!options.yes) {
       if (!io.isTTY) throw new UsageError('refusing to unlock without confirmation', { hint: 'pass --yes' });

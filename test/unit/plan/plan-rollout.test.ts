@@ -181,3 +181,59 @@ stages:
     }
   });
 });
+
+describe('planRollout: hazards it names', () => {
+  it('refuses a swarm that lists one hostname twice, naming the clashing node IDs', () => {
+    // A replaced node beside its stale Down entry: everything keyed on the hostname would be ambiguous.
+    const facts = cluster([
+      manager('m1', true),
+      node('w1', { id: 'k3p9old', state: 'down' }),
+      node('w2'),
+      node('w1', { id: 'x7q2new' }),
+    ]);
+    const error = (() => {
+      try {
+        planRollout(fiveStages, facts);
+      } catch (e) {
+        return e as SafetyRefusal;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(SafetyRefusal);
+    expect(error?.message).toBe(
+      'the swarm lists a hostname more than once: `w1` is node k3p9old (down, active) and x7q2new (ready, active)',
+    );
+    expect(error?.hint).toBe(
+      "a replaced node's stale entry? remove it from a manager: docker node rm k3p9old",
+    );
+  });
+
+  it('flags a window that is already over', () => {
+    const rb = runbookFrom(
+      `${FIVE_STAGES}\nrollout: { window: { start: "2026-11-28T22:00:00Z", end: "2026-11-29T02:00:00Z" } }\n`,
+    );
+    const facts = cluster([manager('m1', true), node('w1')]);
+    expect(planRollout(rb, facts, { now: Date.parse('2026-11-29T03:00:00Z') }).warnings).toContain(
+      'the maintenance window ended at 2026-11-29T02:00:00.000Z: `drydock run` will refuse to start',
+    );
+    expect(
+      planRollout(rb, facts, { now: Date.parse('2026-11-28T23:00:00Z') }).warnings.filter((w) =>
+        w.includes('window'),
+      ),
+    ).toEqual([]);
+  });
+
+  it('warns when concurrency is larger than the number of targeted workers', () => {
+    const rb = runbookFrom(`${FIVE_STAGES}\nrollout: { concurrency: 5 }\n`);
+    const plan = planRollout(rb, cluster([manager('m1', true), node('w1'), node('w2')]));
+    expect(plan.warnings).toContain(
+      'rollout.concurrency is 5 but only 2 workers are targeted: batches hold 2 at most',
+    );
+    const fits = runbookFrom(`${FIVE_STAGES}\nrollout: { concurrency: 2 }\n`);
+    expect(
+      planRollout(fits, cluster([manager('m1', true), node('w1'), node('w2')])).warnings.filter((w) =>
+        w.includes('concurrency'),
+      ),
+    ).toEqual([]);
+  });
+});

@@ -113,6 +113,64 @@ describe('rules', () => {
     );
   });
 
+  it('says what is wrong with an impossible window date instead of "ends before it starts"', () => {
+    const problems = expectProblems(
+      buildRunbookYaml('rollout:\n  window: {start: "2026-02-30T22:00:00Z", end: "2026-03-01T02:00:00Z"}\n'),
+    );
+    expect(summarize(problems)).toEqual([
+      '4:19 rollout.window.start `2026-02-30T22:00:00Z` is not a date: February 2026 has 28 days',
+    ]);
+    expect(
+      expectProblems(buildRunbookYaml('rollout:\n  window: {end: "2026-13-01T02:00:00Z"}\n'))[0]?.message,
+    ).toBe('`2026-13-01T02:00:00Z` is not a date: there is no month 13');
+    expect(
+      expectProblems(buildRunbookYaml('rollout:\n  window: {end: "2026-03-01T25:00:00Z"}\n'))[0]?.message,
+    ).toBe('`2026-03-01T25:00:00Z` is not a time of day');
+  });
+
+  it("requires an explicit time zone on window times (never the operator's local time)", () => {
+    const [problem] = expectProblems(buildRunbookYaml('rollout:\n  window: {start: "2026-11-28T22:00"}\n'));
+    expect(problem?.message).toBe(
+      "`2026-11-28T22:00` has no time zone: drydock does not guess the operator's local time",
+    );
+    expect(problem?.hint).toMatch(/2026-11-28T22:00Z for UTC, or an offset such as 2026-11-28T22:00\+01:00/);
+    expect(
+      expectProblems(buildRunbookYaml('rollout:\n  window: {start: "2026-11-28"}\n'))[0]?.message,
+    ).toMatch(/has no time and zone/);
+    const { runbook } = expectRunbook(
+      buildRunbookYaml('rollout:\n  window: {start: "2026-11-28T23:00:00+01:00"}\n'),
+    );
+    expect(runbook.rollout.window?.start?.toISOString()).toBe('2026-11-28T22:00:00.000Z');
+  });
+
+  it.each([
+    [
+      '1e308',
+      'stages:\n  - kind: drain\n    timeout: 1e308\n  - kind: activate\n',
+      /"?1e\+?308"? is too long: at most 168h \(7 days\)/,
+    ],
+    ['600h', 'stages:\n  - kind: pause\n    duration: 600h\n', /"600h" is too long: at most 168h/],
+    [
+      '0s',
+      'stages:\n  - kind: drain\n    timeout: 0s\n  - kind: activate\n',
+      /"0s" is zero: give a positive duration/,
+    ],
+  ])('bounds every duration (%s), with a located message', (_what, stages, message) => {
+    const problems = expectProblems(buildRunbookYaml('', stages));
+    expect(problems.map((p) => p.message).join('\n')).toMatch(message);
+    expect(problems[0]?.line).toBeGreaterThan(1);
+  });
+
+  it('accepts 0 where it means none (soak, retry delay)', () => {
+    const { runbook } = expectRunbook(
+      buildRunbookYaml(
+        'rollout: { soakBetweenNodes: 0s }\n',
+        'stages:\n  - kind: run\n    retryDelay: 0\n    commands: ["true"]\n',
+      ),
+    );
+    expect(runbook.rollout.soakBetweenNodesMs).toBe(0);
+  });
+
   it('warns about options for checks that never run', () => {
     const { warnings } = expectRunbook(
       buildRunbookYaml('checks:\n  options:\n    overlay-dns: {services: [web]}\n'),
