@@ -196,3 +196,61 @@ export async function gatherNodeFacts(
   facts.raw = result.stdout;
   return facts;
 }
+
+/** One NTP-style reading of a node's clock against the local one. */
+export interface ClockSample {
+  /** The node's wall clock (ms since epoch) as `date` printed it. */
+  remoteMs: number;
+  /** Local time just before the exec was sent and just after its result came back. */
+  sentAtMs: number;
+  receivedAtMs: number;
+  /** Node clock minus local clock at the midpoint of the round trip. */
+  offsetMs: number;
+  /** Half the round trip: the remote reading happened somewhere in it, so the offset is ± this. */
+  uncertaintyMs: number;
+}
+
+/** The offset and its uncertainty from one exchange: remote time against the round trip's midpoint. */
+export function measureOffset(remoteMs: number, sentAtMs: number, receivedAtMs: number): ClockSample {
+  return {
+    remoteMs,
+    sentAtMs,
+    receivedAtMs,
+    offsetMs: Math.round(remoteMs - (sentAtMs + receivedAtMs) / 2),
+    uncertaintyMs: Math.ceil((receivedAtMs - sentAtMs) / 2),
+  };
+}
+
+/**
+ * Reads a node's clock in its own tiny exec (`date +%s%N`), not inside the facts script: there the
+ * reading sits early in a ~0.5 s exec, so the round trip's midpoint would be off by a large and
+ * load-dependent amount. Takes up to `samples` readings and keeps the one with the shortest round
+ * trip (NTP's clock filter), stopping early once one is precise enough.
+ */
+export async function sampleNodeClock(
+  shell: NodeShell,
+  options: { now?: () => number; samples?: number; goodEnoughMs?: number; timeoutMs?: number } = {},
+): Promise<ClockSample> {
+  const now = options.now ?? Date.now;
+  const samples = options.samples ?? 3;
+  let best: ClockSample | undefined;
+  let lastError = '';
+  for (let i = 0; i < samples; i++) {
+    const sentAtMs = now();
+    const result = await shell.exec('date +%s%N', {
+      timeoutMs: options.timeoutMs ?? 20_000,
+      display: 'read the node clock',
+    });
+    const receivedAtMs = now();
+    const text = result.stdout.trim();
+    if (result.exitCode !== 0 || !/^\d{10,}$/.test(text)) {
+      lastError = `date +%s%N: ${result.exitCode === null ? 'no exit code' : `exit ${result.exitCode}`} ${text.slice(0, 80)} ${result.stderr.trim().slice(0, 120)}`;
+      continue;
+    }
+    const sample = measureOffset(Math.floor(Number(text.slice(0, -6))), sentAtMs, receivedAtMs);
+    if (!best || sample.uncertaintyMs < best.uncertaintyMs) best = sample;
+    if (best.uncertaintyMs <= (options.goodEnoughMs ?? 50)) break;
+  }
+  if (!best) throw new Error(`reading the clock on ${shell.node} failed: ${lastError.trim()}`);
+  return best;
+}

@@ -1,4 +1,5 @@
 import type { CheckOptions } from '../runbook/types.js';
+import { type ClockSample, sampleNodeClock } from './facts.js';
 import type { CheckContext, CheckDefinition, CheckResult, NodeFacts, RouteEntry } from './types.js';
 import { forEachNode, resultFor } from './util.js';
 
@@ -136,41 +137,50 @@ export const ipRouteCheck: CheckDefinition<'ip-route'> = {
     }),
 };
 
+/** Signed milliseconds: `+120ms`, `-3ms`. */
+const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms}ms`;
+
+/**
+ * Whether a measured offset is beyond `maxMs`. The true offset lies within ±uncertainty of the
+ * measured one, so only an offset beyond max by more than the uncertainty is certainly too large:
+ * a slow round trip (a busy drydock host) widens the uncertainty instead of faking skew.
+ */
+export function isSkewBeyond(offsetMs: number, uncertaintyMs: number, maxMs: number): boolean {
+  return Math.abs(offsetMs) - uncertaintyMs > maxMs;
+}
+
 export const clockSkewCheck: CheckDefinition<'clock-skew'> = {
   name: 'clock-skew',
   summary: 'Node clocks within the allowed skew of the drydock host and of each other.',
   run: async (ctx: CheckContext, options) => {
     const startedAt = ctx.now();
-    const skews: Record<string, number> = {};
+    const samples: Record<string, ClockSample> = {};
     const results: CheckResult[] = await forEachNode('clock-skew', ctx, ctx.scope, async (node) => {
-      const facts = await ctx.factsOf(node);
-      if (!Number.isFinite(facts.clockMs)) {
-        return [
-          resultFor('clock-skew', ctx, startedAt)('fail', 'could not read the node clock', {
-            node,
-            evidence: { error: facts.sectionErrors?.clock },
-          }),
-        ];
-      }
-      const skewMs = Math.round(facts.clockMs - facts.sampledAtMs);
-      skews[node] = skewMs;
-      const ok = Math.abs(skewMs) <= options.maxMs;
+      const sample = await sampleNodeClock(await ctx.shellOf(node), { now: ctx.now });
+      samples[node] = sample;
+      const { offsetMs, uncertaintyMs } = sample;
+      const beyond = isSkewBeyond(offsetMs, uncertaintyMs, options.maxMs);
       return [
         resultFor('clock-skew', ctx, startedAt)(
-          ok ? 'pass' : 'fail',
-          `clock ${skewMs >= 0 ? '+' : ''}${skewMs}ms vs drydock host (max ${options.maxMs}ms)`,
-          { node, evidence: { skewMs, maxMs: options.maxMs } },
+          beyond ? 'fail' : 'pass',
+          `clock ${signed(offsetMs)} ±${uncertaintyMs}ms vs drydock host (max ${options.maxMs}ms)`,
+          { node, evidence: { skewMs: offsetMs, uncertaintyMs, maxMs: options.maxMs } },
         ),
       ];
     });
-    const values = Object.values(skews);
-    if (values.length > 1) {
-      const spread = Math.max(...values) - Math.min(...values);
+    const measured = Object.entries(samples);
+    if (measured.length > 1) {
+      const [, low] = measured.reduce((a, b) => (b[1].offsetMs < a[1].offsetMs ? b : a));
+      const [, high] = measured.reduce((a, b) => (b[1].offsetMs > a[1].offsetMs ? b : a));
+      const spread = high.offsetMs - low.offsetMs;
+      // Both ends carry their own uncertainty.
+      const uncertaintyMs = high.uncertaintyMs + low.uncertaintyMs;
+      const skews = Object.fromEntries(measured.map(([n, s]) => [n, s.offsetMs]));
       results.push(
         resultFor('clock-skew', ctx, startedAt)(
-          spread <= options.maxMs ? 'pass' : 'fail',
-          `clock spread between nodes ${spread}ms (max ${options.maxMs}ms)`,
-          { evidence: { spreadMs: spread, skews } },
+          isSkewBeyond(spread, uncertaintyMs, options.maxMs) ? 'fail' : 'pass',
+          `clock spread between nodes ${spread}ms ±${uncertaintyMs}ms (max ${options.maxMs}ms)`,
+          { evidence: { spreadMs: spread, uncertaintyMs, skews } },
         ),
       );
     }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { clockSkewCheck, diffRoutes, evaluateRoutes, ipRouteCheck } from '../../../src/checks/routes.js';
-import { FakeSwarm, facts, makeCtx, node } from './fakes.js';
+import {
+  clockSkewCheck,
+  diffRoutes,
+  evaluateRoutes,
+  ipRouteCheck,
+  isSkewBeyond,
+} from '../../../src/checks/routes.js';
+import { FakeShell, FakeSwarm, facts, fakeClock, makeCtx, node } from './fakes.js';
 
 const opts = { onDiff: 'warn' as const, requireDefaultRoute: true };
 
@@ -85,22 +91,50 @@ describe('ip-route and clock-skew checks', () => {
     });
   });
 
-  it('clock-skew fails a node beyond max, with its skew', async () => {
+  /** Shells whose `date` prints the fake clock plus a per-node skew. */
+  const clockShells = (clock: { now(): number }, skews: Record<string, number>) => async (n: string) =>
+    new FakeShell(n, () => ({ stdout: `${clock.now() + (skews[n] ?? 0)}000000\n` }));
+
+  it('clock-skew fails a node beyond max, with its skew and uncertainty', async () => {
     const swarm = new FakeSwarm();
     swarm.nodes = [node('node1'), node('node2')];
-    const ctx = makeCtx({
-      swarm,
-      factsOf: async (n) => facts(n, n === 'node2' ? { clockMs: 1_005_000, sampledAtMs: 1_000_000 } : {}),
-    });
+    const clock = fakeClock();
+    const ctx = makeCtx({ swarm, now: clock.now, shellOf: clockShells(clock, { node2: 5000 }) });
     const results = await clockSkewCheck.run(ctx, { maxMs: 2000 });
     expect(results.find((r) => r.node === 'node1')?.status).toBe('pass');
     expect(results.find((r) => r.node === 'node2')).toMatchObject({
       status: 'fail',
-      evidence: { skewMs: 5000 },
+      message: 'clock +5000ms ±0ms vs drydock host (max 2000ms)',
+      evidence: { skewMs: 5000, uncertaintyMs: 0, maxMs: 2000 },
     });
     expect(results.find((r) => r.node === undefined)).toMatchObject({
       status: 'fail',
-      evidence: { spreadMs: 5000 },
+      evidence: { spreadMs: 5000, uncertaintyMs: 0 },
     });
+  });
+
+  it('fails only when the skew exceeds max by more than the uncertainty', () => {
+    expect(isSkewBeyond(2500, 600, 2000)).toBe(false);
+    expect(isSkewBeyond(-2500, 600, 2000)).toBe(false);
+    expect(isSkewBeyond(2700, 600, 2000)).toBe(true);
+    expect(isSkewBeyond(-2700, 600, 2000)).toBe(true);
+    expect(isSkewBeyond(2000, 0, 2000)).toBe(false);
+  });
+
+  it('a shared clock behind slow round trips passes, with the uncertainty in the message', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2')];
+    const clock = fakeClock();
+    // Each exec takes 6 s and `date` runs at its end: the old midpoint-free reading said +6 s.
+    const shellOf = async (n: string) =>
+      new FakeShell(n, () => {
+        clock.advance(6000);
+        return { stdout: `${clock.now()}000000\n` };
+      });
+    const results = await clockSkewCheck.run(makeCtx({ swarm, now: clock.now, shellOf }), { maxMs: 2000 });
+    expect(results.map((r) => r.status)).toEqual(['pass', 'pass', 'pass']);
+    expect(results.find((r) => r.node === 'node2')?.message).toBe(
+      'clock +3000ms ±3000ms vs drydock host (max 2000ms)',
+    );
   });
 });

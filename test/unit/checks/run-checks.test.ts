@@ -24,7 +24,9 @@ describe('runChecks', () => {
       engineOf: async () => swarm,
       shellOf: async (n) => {
         if (n === 'node2') throw new Error('ssh: connect ETIMEDOUT');
-        const shell = shells.get(n) ?? new FakeShell(n, () => ({ stdout: captured }));
+        const shell =
+          shells.get(n) ??
+          new FakeShell(n, (c) => ({ stdout: c === 'date +%s%N' ? `${clock.now()}000000` : captured }));
         shells.set(n, shell);
         return shell;
       },
@@ -35,7 +37,8 @@ describe('runChecks', () => {
       now: clock.now,
       sleep: clock.sleep,
     });
-    expect(shells.get('node1')?.commands).toHaveLength(1);
+    // One facts exec for every check; clock-skew reads the clock in its own tiny exec.
+    expect(shells.get('node1')?.commands.filter((c) => c !== 'date +%s%N')).toHaveLength(1);
     const node2 = results.filter((r) => r.node === 'node2');
     expect(node2.map((r) => [r.check, r.status])).toEqual([
       ['ip-route', 'fail'],
