@@ -171,6 +171,12 @@ function toRoute(raw: Record<string, unknown>): RouteEntry {
 }
 
 /**
+ * The timeout guards against a hung node, not a slow one (a dead connection is noticed by the
+ * SSH keepalive): on a busy host the remote shell's start-up alone took over 20 s, and counts.
+ */
+const FACTS_TIMEOUT_MS = 90_000;
+
+/**
  * Gathers a node's facts in ONE exec (SSH channels cost 0.2–0.4 s each). A failed exec (lost
  * connection) throws; a failed section only lands in `sectionErrors`.
  */
@@ -183,7 +189,7 @@ export async function gatherNodeFacts(
   const startedAt = now();
   const result = await shell.exec(buildFactsScript(peers), {
     sudo: options.sudo ?? false,
-    timeoutMs: options.timeoutMs ?? 20_000,
+    timeoutMs: options.timeoutMs ?? FACTS_TIMEOUT_MS,
     display: 'gather node facts',
   });
   if (result.exitCode === null) {
@@ -238,7 +244,7 @@ export async function sampleNodeClock(
   for (let i = 0; i < samples; i++) {
     const sentAtMs = now();
     const result = await shell.exec('date +%s%N', {
-      timeoutMs: options.timeoutMs ?? 20_000,
+      timeoutMs: options.timeoutMs ?? FACTS_TIMEOUT_MS,
       display: 'read the node clock',
     });
     const receivedAtMs = now();

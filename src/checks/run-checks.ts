@@ -58,9 +58,9 @@ const blocks = (cause: NodeCause, check: CheckName): boolean =>
 const ENGINE_GRACE_MS = 5000;
 
 /**
- * Asks every node, before any check, whether its SSH and (when `engine`) its engine answer. A
- * node that does not is a cause: reported once, first, instead of one failure per check after
- * each check's whole timeout.
+ * Asks every node, before any check, whether its SSH and (when a check needs it) its engine
+ * answer. A node that does not is a cause: reported once, first, instead of one failure per
+ * check after each check's whole timeout. Only errors count: a slow answer is an answer.
  */
 export async function diagnoseNodes(
   ctx: Pick<CheckContext, 'shellOf' | 'engineOf' | 'now' | 'sleep' | 'signal'>,
