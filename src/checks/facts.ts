@@ -196,9 +196,10 @@ export async function gatherNodeFacts(
     const why = result.timedOut ? 'timed out' : result.connectionLost ? 'connection lost' : 'no exit code';
     throw new Error(`gathering facts on ${shell.node} failed: ${why} ${result.stderr.trim()}`.trim());
   }
-  // The midpoint of the round trip bounds the clock error by half the exec time.
-  const sampledAtMs = (startedAt + now()) / 2;
-  const facts = parseNodeFacts(shell.node, result.stdout, peers, sampledAtMs);
+  // The node read its clock somewhere in the round trip: its midpoint is off by at most half.
+  const receivedAtMs = now();
+  const facts = parseNodeFacts(shell.node, result.stdout, peers, (startedAt + receivedAtMs) / 2);
+  facts.clockUncertaintyMs = Math.ceil((receivedAtMs - startedAt) / 2);
   facts.raw = result.stdout;
   return facts;
 }
@@ -227,19 +228,35 @@ export function measureOffset(remoteMs: number, sentAtMs: number, receivedAtMs: 
   };
 }
 
+/** The clock reading the facts exec already made, as a sample (its window is the whole exec). */
+export function clockSampleOf(facts: NodeFacts): ClockSample | undefined {
+  const uncertaintyMs = facts.clockUncertaintyMs;
+  if (!Number.isFinite(facts.clockMs) || uncertaintyMs === undefined) return undefined;
+  return measureOffset(facts.clockMs, facts.sampledAtMs - uncertaintyMs, facts.sampledAtMs + uncertaintyMs);
+}
+
 /**
- * Reads a node's clock in its own tiny exec (`date +%s%N`), not inside the facts script: there the
- * reading sits early in a ~0.5 s exec, so the round trip's midpoint would be off by a large and
- * load-dependent amount. Takes up to `samples` readings and keeps the one with the shortest round
- * trip (NTP's clock filter), stopping early once one is precise enough.
+ * Reads a node's clock in its own tiny exec (`date +%s%N`) until a reading is `settled` (precise
+ * enough for the caller's verdict), at most `samples` times, keeping the shortest round trip
+ * (NTP's clock filter). `first` is a reading already made, e.g. by the facts exec: when it
+ * settles the question, nothing more is asked. A tiny exec has a short window, where the facts
+ * exec's lasts as long as the whole script (seconds on a busy host).
  */
 export async function sampleNodeClock(
   shell: NodeShell,
-  options: { now?: () => number; samples?: number; goodEnoughMs?: number; timeoutMs?: number } = {},
+  options: {
+    now?: () => number;
+    samples?: number;
+    settled?: (sample: ClockSample) => boolean;
+    first?: ClockSample;
+    timeoutMs?: number;
+  } = {},
 ): Promise<ClockSample> {
   const now = options.now ?? Date.now;
   const samples = options.samples ?? 3;
-  let best: ClockSample | undefined;
+  const settled = options.settled ?? ((s: ClockSample) => s.uncertaintyMs <= 50);
+  let best = options.first;
+  if (best && settled(best)) return best;
   let lastError = '';
   for (let i = 0; i < samples; i++) {
     const sentAtMs = now();
@@ -255,7 +272,7 @@ export async function sampleNodeClock(
     }
     const sample = measureOffset(Math.floor(Number(text.slice(0, -6))), sentAtMs, receivedAtMs);
     if (!best || sample.uncertaintyMs < best.uncertaintyMs) best = sample;
-    if (best.uncertaintyMs <= (options.goodEnoughMs ?? 50)) break;
+    if (settled(best)) break;
   }
   if (!best) throw new Error(`reading the clock on ${shell.node} failed: ${lastError.trim()}`);
   return best;

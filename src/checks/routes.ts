@@ -1,5 +1,5 @@
 import type { CheckOptions } from '../runbook/types.js';
-import { type ClockSample, sampleNodeClock } from './facts.js';
+import { type ClockSample, clockSampleOf, sampleNodeClock } from './facts.js';
 import type { CheckContext, CheckDefinition, CheckResult, NodeFacts, RouteEntry } from './types.js';
 import { forEachNode, resultFor } from './util.js';
 
@@ -156,9 +156,20 @@ export const clockSkewCheck: CheckDefinition<'clock-skew'> = {
     const startedAt = ctx.now();
     const samples: Record<string, ClockSample> = {};
     const results: CheckResult[] = await forEachNode('clock-skew', ctx, ctx.scope, async (node) => {
-      // A reading is precise enough once its uncertainty is small against the threshold.
-      const goodEnoughMs = Math.max(50, options.maxMs / 8);
-      const sample = await sampleNodeClock(await ctx.shellOf(node), { now: ctx.now, goodEnoughMs });
+      // The facts exec (shared with ip-route) read the clock already; only when its window is
+      // too wide to tell pass from fail is the node asked again, in tiny execs.
+      const first = clockSampleOf(await ctx.factsOf(node));
+      const settled = (s: ClockSample) =>
+        Math.abs(s.offsetMs) + s.uncertaintyMs <= options.maxMs ||
+        isSkewBeyond(s.offsetMs, s.uncertaintyMs, options.maxMs);
+      const sample =
+        first && settled(first)
+          ? first
+          : await sampleNodeClock(await ctx.shellOf(node), {
+              now: ctx.now,
+              settled,
+              ...(first ? { first } : {}),
+            });
       samples[node] = sample;
       const { offsetMs, uncertaintyMs } = sample;
       const beyond = isSkewBeyond(offsetMs, uncertaintyMs, options.maxMs);

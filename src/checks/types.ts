@@ -38,6 +38,8 @@ export interface NodeFacts {
   /** Wall clock on the node (ms since epoch) and the local time the sample was taken. */
   clockMs: number;
   sampledAtMs: number;
+  /** Half the facts exec's round trip: the node clock was read somewhere within ± this of sampledAtMs. */
+  clockUncertaintyMs?: number;
   routes: RouteEntry[];
   addresses: { ifname: string; addrs: { family: string; local: string; prefixlen: number }[] }[];
   ipForward: string;

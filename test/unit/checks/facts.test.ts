@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   buildFactsScript,
+  clockSampleOf,
   gatherNodeFacts,
   measureOffset,
   parseNodeFacts,
@@ -161,6 +162,25 @@ describe('reading a node clock NTP-style', () => {
     const sample = await sampleNodeClock(shell, { now: clock.now });
     expect(shell.commands).toHaveLength(2);
     expect(sample).toMatchObject({ offsetMs: 7010, uncertaintyMs: 20 });
+  });
+
+  it("reads the facts exec's clock against that exec's whole round trip", async () => {
+    const clock = fakeClock(1_795_870_893_000);
+    // The captured node clock says …893920; the exec takes 2 s on a busy host.
+    const shell = new FakeShell('node1', () => {
+      clock.advance(2000);
+      return { stdout: captured };
+    });
+    const facts = await gatherNodeFacts(shell, [], { now: clock.now });
+    expect(facts.clockUncertaintyMs).toBe(1000);
+    expect(clockSampleOf(facts)).toMatchObject({ offsetMs: -80, uncertaintyMs: 1000 });
+  });
+
+  it('asks nothing more when a reading made already settles the question', async () => {
+    const shell = new FakeShell('node2', () => ({ stdout: '1' }));
+    const first = measureOffset(1_000_100, 1_000_000, 1_000_400);
+    expect(await sampleNodeClock(shell, { first, settled: (s) => s.uncertaintyMs < 500 })).toBe(first);
+    expect(shell.commands).toEqual([]);
   });
 
   it('throws when no reading parses, naming the node', async () => {

@@ -113,6 +113,38 @@ describe('ip-route and clock-skew checks', () => {
     });
   });
 
+  it("uses the facts exec's reading when it settles the verdict, else reads the clock in tiny execs", async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2')];
+    const clock = fakeClock();
+    const shells = new Map<string, FakeShell>();
+    const shellOf = async (n: string) => {
+      const shell = shells.get(n) ?? new FakeShell(n, () => ({ stdout: `${clock.now() + 2500}000000\n` }));
+      shells.set(n, shell);
+      return shell;
+    };
+    // node1: +100 ms ± 300 ms can only pass; node2: +2500 ms ± 1 s might be either.
+    const factsOf = async (n: string) =>
+      facts(n, {
+        clockMs: 1_000_000 + (n === 'node1' ? 100 : 2500),
+        sampledAtMs: 1_000_000,
+        clockUncertaintyMs: n === 'node1' ? 300 : 1000,
+      });
+    const results = await clockSkewCheck.run(makeCtx({ swarm, now: clock.now, shellOf, factsOf }), {
+      maxMs: 2000,
+    });
+    expect(shells.get('node1')).toBeUndefined();
+    expect(shells.get('node2')?.commands).toEqual(['date +%s%N']);
+    expect(results.find((r) => r.node === 'node1')).toMatchObject({
+      status: 'pass',
+      evidence: { skewMs: 100, uncertaintyMs: 300 },
+    });
+    expect(results.find((r) => r.node === 'node2')).toMatchObject({
+      status: 'fail',
+      evidence: { skewMs: 2500, uncertaintyMs: 0 },
+    });
+  });
+
   it('fails only when the skew exceeds max by more than the uncertainty', () => {
     expect(isSkewBeyond(2500, 600, 2000)).toBe(false);
     expect(isSkewBeyond(-2500, 600, 2000)).toBe(false);
