@@ -53,7 +53,6 @@ export function parseNodeFacts(
   stdout: string,
   peers: string[],
   sampledAtMs: number,
-  clockErrorMs = 0,
 ): NodeFacts {
   const sections = splitSections(stdout);
   const errors: Record<string, string> = {};
@@ -145,7 +144,6 @@ export function parseNodeFacts(
     bootId: get('boot') ?? '',
     clockMs,
     sampledAtMs,
-    clockErrorMs,
     routes,
     addresses,
     ipForward: get('ipfwd') ?? '',
@@ -173,6 +171,12 @@ function toRoute(raw: Record<string, unknown>): RouteEntry {
 }
 
 /**
+ * The timeout guards against a hung node, not a slow one (a dead connection is noticed by the
+ * SSH keepalive): on a busy host the remote shell's start-up alone took over 20 s, and counts.
+ */
+const FACTS_TIMEOUT_MS = 90_000;
+
+/**
  * Gathers a node's facts in ONE exec (SSH channels cost 0.2–0.4 s each). A failed exec (lost
  * connection) throws; a failed section only lands in `sectionErrors`.
  */
@@ -185,22 +189,91 @@ export async function gatherNodeFacts(
   const startedAt = now();
   const result = await shell.exec(buildFactsScript(peers), {
     sudo: options.sudo ?? false,
-    timeoutMs: options.timeoutMs ?? 20_000,
+    timeoutMs: options.timeoutMs ?? FACTS_TIMEOUT_MS,
     display: 'gather node facts',
   });
   if (result.exitCode === null) {
     const why = result.timedOut ? 'timed out' : result.connectionLost ? 'connection lost' : 'no exit code';
     throw new Error(`gathering facts on ${shell.node} failed: ${why} ${result.stderr.trim()}`.trim());
   }
-  // The midpoint of the round trip bounds the clock error by half the exec time.
-  const endedAt = now();
-  const facts = parseNodeFacts(
-    shell.node,
-    result.stdout,
-    peers,
-    (startedAt + endedAt) / 2,
-    (endedAt - startedAt) / 2,
-  );
+  // The node read its clock somewhere in the round trip: its midpoint is off by at most half.
+  const receivedAtMs = now();
+  const facts = parseNodeFacts(shell.node, result.stdout, peers, (startedAt + receivedAtMs) / 2);
+  facts.clockUncertaintyMs = Math.ceil((receivedAtMs - startedAt) / 2);
   facts.raw = result.stdout;
   return facts;
+}
+
+/** One NTP-style reading of a node's clock against the local one. */
+export interface ClockSample {
+  /** The node's wall clock (ms since epoch) as `date` printed it. */
+  remoteMs: number;
+  /** Local time just before the exec was sent and just after its result came back. */
+  sentAtMs: number;
+  receivedAtMs: number;
+  /** Node clock minus local clock at the midpoint of the round trip. */
+  offsetMs: number;
+  /** Half the round trip: the remote reading happened somewhere in it, so the offset is ± this. */
+  uncertaintyMs: number;
+}
+
+/** The offset and its uncertainty from one exchange: remote time against the round trip's midpoint. */
+export function measureOffset(remoteMs: number, sentAtMs: number, receivedAtMs: number): ClockSample {
+  return {
+    remoteMs,
+    sentAtMs,
+    receivedAtMs,
+    offsetMs: Math.round(remoteMs - (sentAtMs + receivedAtMs) / 2),
+    uncertaintyMs: Math.ceil((receivedAtMs - sentAtMs) / 2),
+  };
+}
+
+/** The clock reading the facts exec already made, as a sample (its window is the whole exec). */
+export function clockSampleOf(facts: NodeFacts): ClockSample | undefined {
+  const uncertaintyMs = facts.clockUncertaintyMs;
+  if (!Number.isFinite(facts.clockMs) || uncertaintyMs === undefined) return undefined;
+  return measureOffset(facts.clockMs, facts.sampledAtMs - uncertaintyMs, facts.sampledAtMs + uncertaintyMs);
+}
+
+/**
+ * Reads a node's clock in its own tiny exec (`date +%s%N`) until a reading is `settled` (precise
+ * enough for the caller's verdict), at most `samples` times, keeping the shortest round trip
+ * (NTP's clock filter). `first` is a reading already made, e.g. by the facts exec: when it
+ * settles the question, nothing more is asked. A tiny exec has a short window, where the facts
+ * exec's lasts as long as the whole script (seconds on a busy host).
+ */
+export async function sampleNodeClock(
+  shell: NodeShell,
+  options: {
+    now?: () => number;
+    samples?: number;
+    settled?: (sample: ClockSample) => boolean;
+    first?: ClockSample;
+    timeoutMs?: number;
+  } = {},
+): Promise<ClockSample> {
+  const now = options.now ?? Date.now;
+  const samples = options.samples ?? 3;
+  const settled = options.settled ?? ((s: ClockSample) => s.uncertaintyMs <= 50);
+  let best = options.first;
+  if (best && settled(best)) return best;
+  let lastError = '';
+  for (let i = 0; i < samples; i++) {
+    const sentAtMs = now();
+    const result = await shell.exec('date +%s%N', {
+      timeoutMs: options.timeoutMs ?? FACTS_TIMEOUT_MS,
+      display: 'read the node clock',
+    });
+    const receivedAtMs = now();
+    const text = result.stdout.trim();
+    if (result.exitCode !== 0 || !/^\d{10,}$/.test(text)) {
+      lastError = `date +%s%N: ${result.exitCode === null ? 'no exit code' : `exit ${result.exitCode}`} ${text.slice(0, 80)} ${result.stderr.trim().slice(0, 120)}`;
+      continue;
+    }
+    const sample = measureOffset(Math.floor(Number(text.slice(0, -6))), sentAtMs, receivedAtMs);
+    if (!best || sample.uncertaintyMs < best.uncertaintyMs) best = sample;
+    if (settled(best)) break;
+  }
+  if (!best) throw new Error(`reading the clock on ${shell.node} failed: ${lastError.trim()}`);
+  return best;
 }

@@ -44,6 +44,7 @@ export const nodeReadyCheck: CheckDefinition<'node-ready'> = {
         const found = lastError
           ? [`swarm API: ${lastError}`]
           : nodeReadyProblems(current, expected, expectedAddr);
+        ctx.progress?.(name, found.length === 0 ? undefined : found.join('; '));
         return { done: found.length === 0, value: found };
       });
       const result = resultFor('node-ready', ctx, startedAt);
@@ -76,8 +77,13 @@ export const swarmStateCheck: CheckDefinition<'swarm-state'> = {
           const engine = await ctx.engineOf(node);
           const info = await engine.info();
           const ok = info.localNodeState === 'active' && info.error === '';
+          ctx.progress?.(
+            node,
+            ok ? undefined : `swarm ${info.localNodeState || 'unknown'} ${info.error}`.trim(),
+          );
           return { done: ok, value: { info } };
         } catch (error) {
+          ctx.progress?.(node, `engine unreachable: ${errorMessage(error)}`);
           return { done: false, value: { info: undefined, error: errorMessage(error) } };
         }
       });

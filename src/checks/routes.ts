@@ -1,4 +1,5 @@
 import type { CheckOptions } from '../runbook/types.js';
+import { type ClockSample, clockSampleOf, sampleNodeClock } from './facts.js';
 import type { CheckContext, CheckDefinition, CheckResult, NodeFacts, RouteEntry } from './types.js';
 import { forEachNode, resultFor } from './util.js';
 
@@ -136,53 +137,63 @@ export const ipRouteCheck: CheckDefinition<'ip-route'> = {
     }),
 };
 
+/** Signed milliseconds: `+120ms`, `-3ms`. */
+const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms}ms`;
+
+/**
+ * Whether a measured offset is beyond `maxMs`. The true offset lies within ±uncertainty of the
+ * measured one, so only an offset beyond max by more than the uncertainty is certainly too large:
+ * a slow round trip (a busy drydock host) widens the uncertainty instead of faking skew.
+ */
+export function isSkewBeyond(offsetMs: number, uncertaintyMs: number, maxMs: number): boolean {
+  return Math.abs(offsetMs) - uncertaintyMs > maxMs;
+}
+
 export const clockSkewCheck: CheckDefinition<'clock-skew'> = {
   name: 'clock-skew',
   summary: 'Node clocks within the allowed skew of the drydock host and of each other.',
   run: async (ctx: CheckContext, options) => {
     const startedAt = ctx.now();
-    const skews: Record<string, { skewMs: number; errorMs: number }> = {};
+    const samples: Record<string, ClockSample> = {};
     const results: CheckResult[] = await forEachNode('clock-skew', ctx, ctx.scope, async (node) => {
-      const facts = await ctx.factsOf(node);
-      if (!Number.isFinite(facts.clockMs)) {
-        return [
-          resultFor('clock-skew', ctx, startedAt)('fail', 'could not read the node clock', {
-            node,
-            evidence: { error: facts.sectionErrors?.clock },
-          }),
-        ];
-      }
-      const skewMs = Math.round(facts.clockMs - facts.sampledAtMs);
-      const errorMs = Math.round(facts.clockErrorMs);
-      skews[node] = { skewMs, errorMs };
-      // Fail only on skew that the measurement's own uncertainty cannot explain.
-      const ok = Math.abs(skewMs) - errorMs <= options.maxMs;
-      const within = errorMs > 0 ? ` ±${errorMs}ms` : '';
+      // The facts exec (shared with ip-route) read the clock already; only when its window is
+      // too wide to tell pass from fail is the node asked again, in tiny execs.
+      const first = clockSampleOf(await ctx.factsOf(node));
+      const settled = (s: ClockSample) =>
+        Math.abs(s.offsetMs) + s.uncertaintyMs <= options.maxMs ||
+        isSkewBeyond(s.offsetMs, s.uncertaintyMs, options.maxMs);
+      const sample =
+        first && settled(first)
+          ? first
+          : await sampleNodeClock(await ctx.shellOf(node), {
+              now: ctx.now,
+              settled,
+              ...(first ? { first } : {}),
+            });
+      samples[node] = sample;
+      const { offsetMs, uncertaintyMs } = sample;
+      const beyond = isSkewBeyond(offsetMs, uncertaintyMs, options.maxMs);
       return [
         resultFor('clock-skew', ctx, startedAt)(
-          ok ? 'pass' : 'fail',
-          `clock ${skewMs >= 0 ? '+' : ''}${skewMs}ms${within} vs drydock host (max ${options.maxMs}ms)`,
-          { node, evidence: { skewMs, maxMs: options.maxMs, ...(errorMs > 0 ? { errorMs } : {}) } },
+          beyond ? 'fail' : 'pass',
+          `clock ${signed(offsetMs)} ±${uncertaintyMs}ms vs drydock host (max ${options.maxMs}ms)`,
+          { node, evidence: { skewMs: offsetMs, uncertaintyMs, maxMs: options.maxMs } },
         ),
       ];
     });
-    const samples = Object.values(skews);
-    if (samples.length > 1) {
-      const spread = Math.max(...samples.map((s) => s.skewMs)) - Math.min(...samples.map((s) => s.skewMs));
-      // The smallest spread the samples allow: highest lower bound minus lowest upper bound.
-      const leastSpread =
-        Math.max(...samples.map((s) => s.skewMs - s.errorMs)) -
-        Math.min(...samples.map((s) => s.skewMs + s.errorMs));
+    const measured = Object.entries(samples);
+    if (measured.length > 1) {
+      const [, low] = measured.reduce((a, b) => (b[1].offsetMs < a[1].offsetMs ? b : a));
+      const [, high] = measured.reduce((a, b) => (b[1].offsetMs > a[1].offsetMs ? b : a));
+      const spread = high.offsetMs - low.offsetMs;
+      // Both ends carry their own uncertainty.
+      const uncertaintyMs = high.uncertaintyMs + low.uncertaintyMs;
+      const skews = Object.fromEntries(measured.map(([n, s]) => [n, s.offsetMs]));
       results.push(
         resultFor('clock-skew', ctx, startedAt)(
-          leastSpread <= options.maxMs ? 'pass' : 'fail',
-          `clock spread between nodes ${spread}ms (max ${options.maxMs}ms)`,
-          {
-            evidence: {
-              spreadMs: spread,
-              skews: Object.fromEntries(Object.entries(skews).map(([n, s]) => [n, s.skewMs])),
-            },
-          },
+          isSkewBeyond(spread, uncertaintyMs, options.maxMs) ? 'fail' : 'pass',
+          `clock spread between nodes ${spread}ms ±${uncertaintyMs}ms (max ${options.maxMs}ms)`,
+          { evidence: { spreadMs: spread, uncertaintyMs, skews } },
         ),
       );
     }

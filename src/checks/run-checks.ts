@@ -1,4 +1,6 @@
 import { ConnectionError } from '../errors.js';
+import { formatDuration } from '../shared/format-duration.js';
+import { waitUntil } from '../shared/wait-until.js';
 import type { NodeShell, SwarmApi, SwarmNode } from '../transport/types.js';
 import { checkCatalogue } from './catalogue.js';
 import { gatherNodeFacts } from './facts.js';
@@ -9,6 +11,7 @@ import type {
   CheckName,
   CheckResult,
   CheckStatus,
+  NodeCause,
   NodeFacts,
 } from './types.js';
 import { errorMessage } from './util.js';
@@ -19,7 +22,140 @@ export type RunChecksContext = Omit<CheckContext, 'factsOf' | 'nodes'> & {
   nodes?: SwarmNode[];
   /** Run the facts script with sudo (non-root SSH users). */
   sudo?: boolean;
+  /**
+   * Nodes already known not to answer (from diagnoseNodes): each gets one row stating the cause,
+   * and the checks that need the dead part are skipped on it instead of failing one by one.
+   */
+  causes?: NodeCause[];
+  /** Progress while checks wait: a line every `everyMs` naming what is still missing. */
+  heartbeat?: { everyMs: number; write(line: string): void };
 };
+
+/**
+ * What each check needs of every node in its scope: its SSH, its engine (reached over SSH), or
+ * only the cluster API (such checks keep their whole scope). A mapped type: a new check must say.
+ */
+const NEEDS: Record<CheckName, 'ssh' | 'engine' | 'cluster'> = {
+  'node-ready': 'engine',
+  'manager-quorum': 'cluster',
+  'engine-version': 'engine',
+  'swarm-state': 'engine',
+  'reboot-observed': 'ssh',
+  'services-converged': 'cluster',
+  'ingress-peers': 'engine',
+  'published-ports': 'engine',
+  'ingress-mesh': 'cluster',
+  'overlay-dns': 'engine',
+  'ip-route': 'ssh',
+  'clock-skew': 'ssh',
+};
+
+/** True when `cause` makes `check` pointless on the cause's node (a dead SSH takes the engine too). */
+const blocks = (cause: NodeCause, check: CheckName): boolean =>
+  NEEDS[check] === 'engine' || (NEEDS[check] === 'ssh' && cause.part === 'ssh');
+
+/** How long an engine may refuse before it counts as not answering (errors come back at once). */
+const ENGINE_GRACE_MS = 5000;
+
+/**
+ * Asks every node, before any check, whether its SSH and (when a check needs it) its engine
+ * answer. A node that does not is a cause: reported once, first, instead of one failure per
+ * check after each check's whole timeout. Only errors count: a slow answer is an answer.
+ */
+export async function diagnoseNodes(
+  ctx: Pick<CheckContext, 'shellOf' | 'engineOf' | 'now' | 'sleep' | 'signal'>,
+  nodes: string[],
+  names: CheckName[],
+): Promise<NodeCause[]> {
+  // Only what the checks will use is asked: no SSH for cluster-only checks, no engine without one.
+  const needs = new Set(names.map((n) => NEEDS[n]));
+  if (!needs.has('ssh') && !needs.has('engine')) return [];
+  const engine = needs.has('engine');
+  const diagnosed = await Promise.all(
+    nodes.map(async (node): Promise<NodeCause | undefined> => {
+      let shell: NodeShell;
+      try {
+        shell = await ctx.shellOf(node);
+      } catch (error) {
+        const evidence = { error: errorMessage(error) };
+        return { node, part: 'ssh', message: `SSH on ${node} not answering (${evidence.error})`, evidence };
+      }
+      if (!engine) return undefined;
+      const { done, value: error } = await waitUntil(ctx, ENGINE_GRACE_MS, async () => {
+        try {
+          await (await ctx.engineOf(node)).ping();
+          return { done: true, value: '' };
+        } catch (e) {
+          return { done: false, value: errorMessage(e) };
+        }
+      });
+      if (done) return undefined;
+      // What the init system says, as evidence only: it may not be systemd.
+      const status = await shell
+        .exec('systemctl is-active docker', { timeoutMs: 10_000, display: 'systemctl is-active docker' })
+        .then((r) => (r.stdout.trim() || r.stderr.trim()).split('\n')[0] ?? '')
+        .catch(() => '');
+      const evidence = { error, ...(status ? { systemctlIsActive: status } : {}) };
+      const why = status ? `${error}; systemctl is-active docker: ${status}` : error;
+      return { node, part: 'engine', message: `engine on ${node} not answering (${why})`, evidence };
+    }),
+  );
+  return diagnosed.filter((c): c is NodeCause => c !== undefined);
+}
+
+/** The check that states a cause: the one that tests the dead part most directly. */
+function causeCheck(cause: NodeCause, names: CheckName[]): CheckName | undefined {
+  const preferred: CheckName = cause.part === 'engine' ? 'swarm-state' : 'ip-route';
+  if (names.includes(preferred)) return preferred;
+  return names.find((n) => blocks(cause, n));
+}
+
+/** The cause row and the skipped rows of every node with a cause. */
+function causeRows(causes: NodeCause[], names: CheckName[]): CheckResult[] {
+  return causes.flatMap((cause) => {
+    const stated = causeCheck(cause, names);
+    if (!stated) return [];
+    const row = (check: CheckName, status: CheckStatus, message: string): CheckResult => ({
+      check,
+      node: cause.node,
+      status,
+      message,
+      evidence: cause.evidence,
+      durationMs: 0,
+      cause,
+    });
+    return [
+      row(stated, 'fail', cause.message),
+      ...names
+        .filter((n) => n !== stated && blocks(cause, n))
+        .map((n) =>
+          row(
+            n,
+            'skipped',
+            `skipped: ${cause.part === 'ssh' ? 'SSH' : 'engine'} on ${cause.node} not answering`,
+          ),
+        ),
+    ];
+  });
+}
+
+/**
+ * A result the causes explain: a failure on a dead node that its cause rows already cover is
+ * dropped (checks that ask every node ignore the scope), and a failure elsewhere that names a
+ * dead node says it probably follows from it.
+ */
+function explainByCause(result: CheckResult, causes: NodeCause[]): CheckResult[] {
+  if (result.status !== 'fail' || result.cause) return [result];
+  // The cause rows already cover every check the cause blocks on its node.
+  const own = causes.find((c) => c.node === result.node);
+  if (own && blocks(own, result.check)) return [];
+  const named = causes.find((c) => new RegExp(`\\b${escapeRegExp(c.node)}\\b`).test(result.message));
+  if (!named) return [result];
+  const because = named.message.split(' (')[0];
+  return [{ ...result, message: `${result.message} (probably because ${because})`, cause: named }];
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * A facts cache for one round: the first caller for a node triggers the single exec, every
@@ -109,13 +245,31 @@ export async function runChecks(names: CheckName[], rawCtx: RunChecksContext): P
     nodes,
     factsOf: createFactsCache(rawCtx, nodes, { sudo: rawCtx.sudo ?? false }),
   };
+  const unique = [...new Set(names)];
+  const causes = rawCtx.causes ?? [];
+  const waiting = new Map<CheckName, Map<string, string>>();
+  const heartbeat = rawCtx.heartbeat ? startHeartbeat(rawCtx, rawCtx.heartbeat, waiting) : undefined;
   const perCheck = await Promise.all(
-    [...new Set(names)].map(async (name) => {
+    unique.map(async (name) => {
       const startedAt = ctx.now();
+      const notes = new Map<string, string>();
+      waiting.set(name, notes);
+      // A node whose needed part is dead is left out: its cause row speaks for it.
+      const scope = ctx.scope.filter(
+        (node) => !causes.some((c) => c.node === node && NEEDS[name] !== 'cluster' && blocks(c, name)),
+      );
+      const checkCtx: CheckContext = {
+        ...ctx,
+        scope,
+        progress: (node, missing) => {
+          if (missing === undefined) notes.delete(node ?? '');
+          else notes.set(node ?? '', missing);
+        },
+      };
       // The catalogue is keyed by name, so the options match the definition.
       const definition = checkCatalogue[name] as CheckDefinition;
       try {
-        const results = await definition.run(ctx, ctx.options[name] as never);
+        const results = await definition.run(checkCtx, ctx.options[name] as never);
         return results.map((r) => ({ ...r, durationMs: r.durationMs || ctx.now() - startedAt }));
       } catch (error) {
         return [
@@ -127,10 +281,60 @@ export async function runChecks(names: CheckName[], rawCtx: RunChecksContext): P
             durationMs: ctx.now() - startedAt,
           },
         ];
+      } finally {
+        waiting.delete(name);
       }
     }),
   );
-  return perCheck.flat();
+  await heartbeat?.stop();
+  return [...causeRows(causes, unique), ...perCheck.flat().flatMap((r) => explainByCause(r, causes))];
+}
+
+/**
+ * Every `everyMs` while checks run, one line naming each check still running and, where it said,
+ * what it still misses on which node: a check that polls until its timeout is never silent.
+ */
+function startHeartbeat(
+  clock: Pick<CheckContext, 'now' | 'sleep' | 'options'>,
+  heartbeat: NonNullable<RunChecksContext['heartbeat']>,
+  waiting: Map<CheckName, Map<string, string>>,
+): { stop(): Promise<void> } {
+  const controller = new AbortController();
+  const startedAt = clock.now();
+  const loop = (async () => {
+    for (;;) {
+      await clock.sleep(heartbeat.everyMs, controller.signal).catch(() => undefined);
+      if (controller.signal.aborted) return;
+      if (waiting.size === 0) continue;
+      heartbeat.write(describeWaiting(waiting, clock.now() - startedAt, clock.options));
+    }
+  })();
+  return {
+    stop: async () => {
+      controller.abort();
+      await loop;
+    },
+  };
+}
+
+/** `still checking after 20s: swarm-state (up to 2m) on node4: engine unreachable: …; ip-route`. */
+export function describeWaiting(
+  waiting: Map<CheckName, Map<string, string>>,
+  elapsedMs: number,
+  options: CheckContext['options'],
+): string {
+  const parts = [...waiting.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, notes]) => {
+      const timeoutMs = (options[name] as { timeoutMs?: number } | undefined)?.timeoutMs;
+      const limit = timeoutMs === undefined ? '' : ` (up to ${formatDuration(timeoutMs)})`;
+      const missing = [...notes.entries()]
+        .sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))
+        .map(([node, what]) => (node ? `${node}: ${what}` : what));
+      return `${name}${limit}${missing.length ? ` waiting for ${missing.join(', ')}` : ''}`;
+    });
+  const elapsed = formatDuration(Math.round(elapsedMs / 1000) * 1000);
+  return `still checking after ${elapsed}: ${parts.join('; ')}`;
 }
 
 /** Records every node's facts and swarm view before a run; later rounds compare against it. */
@@ -171,7 +375,13 @@ export function summarizeChecks(results: CheckResult[]): {
   counts: Record<CheckStatus, number>;
   failed: CheckResult[];
 } {
-  const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, 'not-applicable': 0 };
+  const counts: Record<CheckStatus, number> = {
+    pass: 0,
+    warn: 0,
+    fail: 0,
+    'not-applicable': 0,
+    skipped: 0,
+  };
   for (const r of results) counts[r.status]++;
   const failed = results.filter((r) => r.status === 'fail');
   return { healthy: failed.length === 0, counts, failed };

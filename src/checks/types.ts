@@ -4,7 +4,17 @@ import type { PortProber } from './probe.js';
 
 export type { CheckName } from '../runbook/types.js';
 
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'not-applicable';
+/** `skipped`: not run on a node because its SSH or engine does not answer (see `cause`). */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'not-applicable' | 'skipped';
+
+/** A node whose SSH or engine does not answer: the cause behind every check of it that needs them. */
+export interface NodeCause {
+  node: string;
+  part: 'ssh' | 'engine';
+  /** One line: `engine on node4 not answering (Channel open failure…)`. */
+  message: string;
+  evidence: Record<string, unknown>;
+}
 
 /** One check's verdict, with the evidence an operator needs at 3 a.m. */
 export interface CheckResult {
@@ -17,6 +27,8 @@ export interface CheckResult {
   /** Machine-readable evidence: the offending route, the missing peer, the failing port. */
   evidence?: unknown;
   durationMs: number;
+  /** Set on the row that states a node's cause and on the rows skipped or explained by it. */
+  cause?: NodeCause;
 }
 
 /** Everything a node tells us in one SSH exec (see facts.ts): one round trip per node per round. */
@@ -26,11 +38,8 @@ export interface NodeFacts {
   /** Wall clock on the node (ms since epoch) and the local time the sample was taken. */
   clockMs: number;
   sampledAtMs: number;
-  /**
-   * The node read its clock somewhere within sampledAtMs ± this (half the exec's round trip):
-   * on a loaded host a slow exec alone would otherwise look like skew.
-   */
-  clockErrorMs: number;
+  /** Half the facts exec's round trip: the node clock was read somewhere within ± this of sampledAtMs. */
+  clockUncertaintyMs?: number;
   routes: RouteEntry[];
   addresses: { ifname: string; addrs: { family: string; local: string; prefixlen: number }[] }[];
   ipForward: string;
@@ -92,6 +101,8 @@ export interface CheckContext {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   signal?: AbortSignal;
+  /** A waiting check says what is still missing (undefined: nothing) for progress lines. */
+  progress?(node: string | undefined, missing: string | undefined): void;
   /** Probes published ports from the drydock host; defaults to TCP/HTTP with node:net. */
   probe?: PortProber;
 }

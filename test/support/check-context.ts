@@ -10,7 +10,6 @@ export function facts(name: string, over: Partial<NodeFacts> = {}): NodeFacts {
     bootId: 'boot-1',
     clockMs: 1_000_000,
     sampledAtMs: 1_000_000,
-    clockErrorMs: 0,
     routes: [
       { dst: 'default', gateway: '10.0.0.1', dev: 'eth0' },
       { dst: '10.0.0.0/24', dev: 'eth0', prefsrc: '10.0.0.11' },

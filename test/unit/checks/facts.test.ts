@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildFactsScript, gatherNodeFacts, parseNodeFacts } from '../../../src/checks/facts.js';
-import { FakeShell } from '../../support/fake-cluster.js';
+import {
+  buildFactsScript,
+  clockSampleOf,
+  gatherNodeFacts,
+  measureOffset,
+  parseNodeFacts,
+  sampleNodeClock,
+} from '../../../src/checks/facts.js';
+import { FakeShell, fakeClock } from '../../support/fake-cluster.js';
 
 const captured = readFileSync(new URL('./fixtures/facts-namespace-lab.txt', import.meta.url), 'utf8');
 const peers = ['10.77.4.12', '10.77.4.99', "bad'peer"];
@@ -102,5 +109,82 @@ describe('gatherNodeFacts', () => {
     expect(script).toContain('s routeget.0');
     expect(script).toContain('s routeget.1');
     expect(script).toContain('nsenter --net=/var/run/docker/netns/ingress_sbox ipvsadm -Ln');
+  });
+});
+
+describe('reading a node clock NTP-style', () => {
+  it('measures the offset against the midpoint of the round trip, ± half of it', () => {
+    expect(measureOffset(1_000_500, 1_000_000, 1_001_000)).toMatchObject({ offsetMs: 0, uncertaintyMs: 500 });
+    expect(measureOffset(1_031_000, 1_000_000, 1_002_000)).toMatchObject({
+      offsetMs: 30_000,
+      uncertaintyMs: 1000,
+    });
+  });
+
+  /** A node sharing the local clock (plus `skewMs`) whose `date` runs `beforeMs` into each exec. */
+  function slowNode(
+    clock: ReturnType<typeof fakeClock>,
+    trips: [beforeMs: number, afterMs: number][],
+    skewMs = 0,
+  ) {
+    let i = 0;
+    return new FakeShell('node2', () => {
+      const [before, after] = trips[Math.min(i++, trips.length - 1)]!;
+      clock.advance(before);
+      const stdout = `${clock.now() + skewMs}000000\n`;
+      clock.advance(after);
+      return { stdout };
+    });
+  }
+
+  it('on a busy host a late reading in a slow exec is uncertainty, not skew', async () => {
+    const clock = fakeClock(1_700_000_000_000);
+    // Every exec is slow and the reading comes at its very end (channel open dominates).
+    const shell = slowNode(clock, [[3000, 10]]);
+    const sample = await sampleNodeClock(shell, { now: clock.now });
+    expect(shell.commands).toEqual(['date +%s%N', 'date +%s%N', 'date +%s%N']);
+    expect(sample.offsetMs).toBe(1495);
+    expect(sample.uncertaintyMs).toBe(1505);
+    expect(Math.abs(sample.offsetMs)).toBeLessThanOrEqual(sample.uncertaintyMs);
+  });
+
+  it('keeps the sample with the shortest round trip and stops once one is precise', async () => {
+    const clock = fakeClock(1_700_000_000_000);
+    const shell = slowNode(
+      clock,
+      [
+        [2000, 5],
+        [30, 10],
+        [500, 500],
+      ],
+      7000,
+    );
+    const sample = await sampleNodeClock(shell, { now: clock.now });
+    expect(shell.commands).toHaveLength(2);
+    expect(sample).toMatchObject({ offsetMs: 7010, uncertaintyMs: 20 });
+  });
+
+  it("reads the facts exec's clock against that exec's whole round trip", async () => {
+    const clock = fakeClock(1_795_870_893_000);
+    // The captured node clock says …893920; the exec takes 2 s on a busy host.
+    const shell = new FakeShell('node1', () => {
+      clock.advance(2000);
+      return { stdout: captured };
+    });
+    const facts = await gatherNodeFacts(shell, [], { now: clock.now });
+    expect(facts.clockUncertaintyMs).toBe(1000);
+    expect(clockSampleOf(facts)).toMatchObject({ offsetMs: -80, uncertaintyMs: 1000 });
+  });
+
+  it('asks nothing more when a reading made already settles the question', async () => {
+    const shell = new FakeShell('node2', () => ({ stdout: '1' }));
+    const first = measureOffset(1_000_100, 1_000_000, 1_000_400);
+    expect(await sampleNodeClock(shell, { first, settled: (s) => s.uncertaintyMs < 500 })).toBe(first);
+    expect(shell.commands).toEqual([]);
+  });
+
+  it('throws when no reading parses, naming the node', async () => {
+    const shell = new FakeShell('node2', () => ({ exitCode: 127, stdout: '', stderr: 'date: not found' }));
+    await expect(sampleNodeClock(shell)).rejects.toThrow(/node2.*exit 127.*date: not found/);
   });
 });

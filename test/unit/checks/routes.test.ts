@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { clockSkewCheck, diffRoutes, evaluateRoutes, ipRouteCheck } from '../../../src/checks/routes.js';
+import {
+  clockSkewCheck,
+  diffRoutes,
+  evaluateRoutes,
+  ipRouteCheck,
+  isSkewBeyond,
+} from '../../../src/checks/routes.js';
 import { facts, makeCtx } from '../../support/check-context.js';
+import { FakeShell, fakeClock } from '../../support/fake-cluster.js';
 import { FakeSwarm, node } from '../../support/fake-swarm.js';
 
 const opts = { onDiff: 'warn' as const, requireDefaultRoute: true };
@@ -86,51 +93,82 @@ describe('ip-route and clock-skew checks', () => {
     });
   });
 
-  it('clock-skew passes a skew that a slow exec explains, and fails one it cannot', async () => {
-    const swarm = new FakeSwarm();
-    swarm.nodes = [node('node1'), node('node2'), node('node3')];
-    // A 6 s round trip (busy host): the node read its clock within ±3 s of the midpoint.
-    const slow = {
-      node2: { clockMs: 1_002_500, clockErrorMs: 3000 },
-      node3: { clockMs: 1_005_500, clockErrorMs: 3000 },
-    };
-    const ctx = makeCtx({
-      swarm,
-      factsOf: async (n) => facts(n, slow[n as keyof typeof slow] ?? {}),
-    });
-    const results = await clockSkewCheck.run(ctx, { maxMs: 2000 });
-    expect(results.find((r) => r.node === 'node2')).toMatchObject({
-      status: 'pass',
-      message: 'clock +2500ms ±3000ms vs drydock host (max 2000ms)',
-      evidence: { skewMs: 2500, errorMs: 3000 },
-    });
-    expect(results.find((r) => r.node === 'node3')).toMatchObject({
-      status: 'fail',
-      evidence: { skewMs: 5500 },
-    });
-    // Spread 5500 ms, but node1 (exact) and node3 (≥ 2500 ms) are only 2500 ms apart for sure.
-    expect(results.find((r) => r.node === undefined)).toMatchObject({
-      status: 'fail',
-      evidence: { spreadMs: 5500 },
-    });
-  });
+  /** Shells whose `date` prints the fake clock plus a per-node skew. */
+  const clockShells = (clock: { now(): number }, skews: Record<string, number>) => async (n: string) =>
+    new FakeShell(n, () => ({ stdout: `${clock.now() + (skews[n] ?? 0)}000000\n` }));
 
-  it('clock-skew fails a node beyond max, with its skew', async () => {
+  it('clock-skew fails a node beyond max, with its skew and uncertainty', async () => {
     const swarm = new FakeSwarm();
     swarm.nodes = [node('node1'), node('node2')];
-    const ctx = makeCtx({
-      swarm,
-      factsOf: async (n) => facts(n, n === 'node2' ? { clockMs: 1_005_000, sampledAtMs: 1_000_000 } : {}),
-    });
+    const clock = fakeClock();
+    const ctx = makeCtx({ swarm, now: clock.now, shellOf: clockShells(clock, { node2: 5000 }) });
     const results = await clockSkewCheck.run(ctx, { maxMs: 2000 });
     expect(results.find((r) => r.node === 'node1')?.status).toBe('pass');
     expect(results.find((r) => r.node === 'node2')).toMatchObject({
       status: 'fail',
-      evidence: { skewMs: 5000 },
+      message: 'clock +5000ms ±0ms vs drydock host (max 2000ms)',
+      evidence: { skewMs: 5000, uncertaintyMs: 0, maxMs: 2000 },
     });
     expect(results.find((r) => r.node === undefined)).toMatchObject({
       status: 'fail',
-      evidence: { spreadMs: 5000 },
+      evidence: { spreadMs: 5000, uncertaintyMs: 0 },
     });
+  });
+
+  it("uses the facts exec's reading when it settles the verdict, else reads the clock in tiny execs", async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2')];
+    const clock = fakeClock();
+    const shells = new Map<string, FakeShell>();
+    const shellOf = async (n: string) => {
+      const shell = shells.get(n) ?? new FakeShell(n, () => ({ stdout: `${clock.now() + 2500}000000\n` }));
+      shells.set(n, shell);
+      return shell;
+    };
+    // node1: +100 ms ± 300 ms can only pass; node2: +2500 ms ± 1 s might be either.
+    const factsOf = async (n: string) =>
+      facts(n, {
+        clockMs: 1_000_000 + (n === 'node1' ? 100 : 2500),
+        sampledAtMs: 1_000_000,
+        clockUncertaintyMs: n === 'node1' ? 300 : 1000,
+      });
+    const results = await clockSkewCheck.run(makeCtx({ swarm, now: clock.now, shellOf, factsOf }), {
+      maxMs: 2000,
+    });
+    expect(shells.get('node1')).toBeUndefined();
+    expect(shells.get('node2')?.commands).toEqual(['date +%s%N']);
+    expect(results.find((r) => r.node === 'node1')).toMatchObject({
+      status: 'pass',
+      evidence: { skewMs: 100, uncertaintyMs: 300 },
+    });
+    expect(results.find((r) => r.node === 'node2')).toMatchObject({
+      status: 'fail',
+      evidence: { skewMs: 2500, uncertaintyMs: 0 },
+    });
+  });
+
+  it('fails only when the skew exceeds max by more than the uncertainty', () => {
+    expect(isSkewBeyond(2500, 600, 2000)).toBe(false);
+    expect(isSkewBeyond(-2500, 600, 2000)).toBe(false);
+    expect(isSkewBeyond(2700, 600, 2000)).toBe(true);
+    expect(isSkewBeyond(-2700, 600, 2000)).toBe(true);
+    expect(isSkewBeyond(2000, 0, 2000)).toBe(false);
+  });
+
+  it('a shared clock behind slow round trips passes, with the uncertainty in the message', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2')];
+    const clock = fakeClock();
+    // Each exec takes 6 s and `date` runs at its end: the old midpoint-free reading said +6 s.
+    const shellOf = async (n: string) =>
+      new FakeShell(n, () => {
+        clock.advance(6000);
+        return { stdout: `${clock.now()}000000\n` };
+      });
+    const results = await clockSkewCheck.run(makeCtx({ swarm, now: clock.now, shellOf }), { maxMs: 2000 });
+    expect(results.map((r) => r.status)).toEqual(['pass', 'pass', 'pass']);
+    expect(results.find((r) => r.node === 'node2')?.message).toBe(
+      'clock +3000ms ±3000ms vs drydock host (max 2000ms)',
+    );
   });
 });

@@ -3,13 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { defaultCheckOptions } from '../../../src/checks/catalogue.js';
 import {
   createRoundCache,
+  describeWaiting,
+  diagnoseNodes,
   runChecks,
   summarizeChecks,
   takeBaseline,
 } from '../../../src/checks/run-checks.js';
+import type { NodeCause } from '../../../src/checks/types.js';
 import { renderCheckJson, renderCheckTable } from '../../../src/report/check-table.js';
 import { FakeShell, fakeClock } from '../../support/fake-cluster.js';
-import { FakeSwarm, manager, node } from '../../support/fake-swarm.js';
+import { FakeSwarm, info, manager, node } from '../../support/fake-swarm.js';
 
 const captured = readFileSync(new URL('./fixtures/facts-namespace-lab.txt', import.meta.url), 'utf8');
 
@@ -25,7 +28,9 @@ describe('runChecks', () => {
       engineOf: async () => swarm,
       shellOf: async (n) => {
         if (n === 'node2') throw new Error('ssh: connect ETIMEDOUT');
-        const shell = shells.get(n) ?? new FakeShell(n, () => ({ stdout: captured }));
+        const shell =
+          shells.get(n) ??
+          new FakeShell(n, (c) => ({ stdout: c === 'date +%s%N' ? `${clock.now()}000000` : captured }));
         shells.set(n, shell);
         return shell;
       },
@@ -36,7 +41,8 @@ describe('runChecks', () => {
       now: clock.now,
       sleep: clock.sleep,
     });
-    expect(shells.get('node1')?.commands).toHaveLength(1);
+    // One facts exec for every check; clock-skew reads the clock in its own tiny exec.
+    expect(shells.get('node1')?.commands.filter((c) => c !== 'date +%s%N')).toHaveLength(1);
     const node2 = results.filter((r) => r.node === 'node2');
     expect(node2.map((r) => [r.check, r.status])).toEqual([
       ['ip-route', 'fail'],
@@ -165,48 +171,175 @@ describe('the round cache', () => {
   });
 });
 
-describe('check table', () => {
-  const results = [
-    {
-      check: 'node-ready' as const,
-      node: 'node1',
-      status: 'pass' as const,
-      message: 'ready, active',
-      durationMs: 3,
-    },
-    {
-      check: 'ip-route' as const,
-      node: 'node2',
-      status: 'fail' as const,
-      message: 'default route is gone',
-      evidence: { removed: ['default via 10.0.0.1 dev eth0'] },
-      durationMs: 4,
-    },
-    {
-      check: 'manager-quorum' as const,
-      status: 'pass' as const,
-      message: '1/1 managers reachable',
-      durationMs: 1,
-    },
-  ];
-  it('aligns columns, lists failures first, summarizes', () => {
-    expect(renderCheckTable(results, { durationMs: 1234 })).toBe(
-      [
-        'STATUS  CHECK           NODE       MESSAGE',
-        'FAIL    ip-route        node2      default route is gone',
-        '                                   evidence: {"removed":["default via 10.0.0.1 dev eth0"]}',
-        'PASS    manager-quorum  (cluster)  1/1 managers reachable',
-        'PASS    node-ready      node1      ready, active',
-        '',
-        'UNHEALTHY: 2 passed, 0 warnings, 1 failed, 0 not applicable in 1.2s',
-        '',
-      ].join('\n'),
-    );
+describe('a node that does not answer is one cause, not a failure per check', () => {
+  const dead = new Error('could not forward /var/run/docker.sock on node2: (SSH) Channel open failure');
+
+  /** node1 healthy; node2's engine refuses (its SSH works); answers `date` and the facts script. */
+  function cluster() {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [manager('node1', true), node('node2')];
+    const deadEngine = new FakeSwarm();
+    deadEngine.fail = dead;
+    const clock = fakeClock();
+    const shells = new Map<string, FakeShell>();
+    const shellOf = async (n: string) => {
+      const shell =
+        shells.get(n) ??
+        new FakeShell(n, (c) =>
+          c === 'systemctl is-active docker'
+            ? { exitCode: 3, stdout: 'inactive\n' }
+            : { stdout: c === 'date +%s%N' ? `${clock.now()}000000` : captured },
+        );
+      shells.set(n, shell);
+      return shell;
+    };
+    const ctx = {
+      scope: ['node1', 'node2'],
+      swarm,
+      engineOf: async (n: string) => (n === 'node2' ? deadEngine : swarm),
+      shellOf,
+      expectedAvailability: {},
+      rebootedFrom: {},
+      stageStartedAt: new Date(),
+      options: {
+        ...defaultCheckOptions(30_000),
+        'ip-route': { onDiff: 'warn' as const, requireDefaultRoute: false },
+      },
+      now: clock.now,
+      sleep: clock.sleep,
+    };
+    return { swarm, ctx, clock, shells };
+  }
+
+  it('diagnoses a dead engine with its error and what the init system says', async () => {
+    const { ctx } = cluster();
+    const causes = await diagnoseNodes(ctx, ['node1', 'node2'], ['swarm-state', 'ip-route']);
+    expect(causes).toEqual([
+      {
+        node: 'node2',
+        part: 'engine',
+        message: `engine on node2 not answering (${dead.message}; systemctl is-active docker: inactive)`,
+        evidence: { error: dead.message, systemctlIsActive: 'inactive' },
+      },
+    ]);
   });
-  it('renders JSON with the verdict', () => {
-    expect(JSON.parse(renderCheckJson(results))).toMatchObject({
-      healthy: false,
-      counts: { pass: 2, fail: 1 },
+
+  it('diagnoses a dead SSH, and asks nothing when no check needs a node', async () => {
+    const { ctx } = cluster();
+    const noSsh = {
+      ...ctx,
+      shellOf: async (n: string) => {
+        if (n === 'node2') throw new Error('connect ECONNREFUSED 10.0.0.12:22');
+        return ctx.shellOf(n);
+      },
+    };
+    expect(await diagnoseNodes(noSsh, ['node1', 'node2'], ['ip-route'])).toEqual([
+      {
+        node: 'node2',
+        part: 'ssh',
+        message: 'SSH on node2 not answering (connect ECONNREFUSED 10.0.0.12:22)',
+        evidence: { error: 'connect ECONNREFUSED 10.0.0.12:22' },
+      },
+    ]);
+    const asked: string[] = [];
+    const counting = {
+      ...noSsh,
+      shellOf: async (n: string) => {
+        asked.push(n);
+        return noSsh.shellOf(n);
+      },
+    };
+    expect(await diagnoseNodes(counting, ['node1', 'node2'], ['manager-quorum'])).toEqual([]);
+    expect(asked).toEqual([]);
+  });
+
+  it('states the cause once, skips what needs the engine, still runs what needs only SSH', async () => {
+    const { ctx } = cluster();
+    const causes = await diagnoseNodes(ctx, ['node1', 'node2'], ['swarm-state']);
+    const results = await runChecks(['swarm-state', 'node-ready', 'ingress-peers', 'ip-route'], {
+      ...ctx,
+      causes,
     });
+    const node2 = results.filter((r) => r.node === 'node2');
+    expect(
+      node2.map((r) => [r.check, r.status === 'skipped' ? 'skipped' : r.cause ? 'cause' : 'ran']),
+    ).toEqual([
+      ['swarm-state', 'cause'],
+      ['node-ready', 'skipped'],
+      ['ingress-peers', 'skipped'],
+      ['ip-route', 'ran'],
+    ]);
+    expect(node2[0]).toMatchObject({ message: causes[0]!.message, cause: causes[0] });
+    expect(node2[1]).toMatchObject({ message: 'skipped: engine on node2 not answering', cause: causes[0] });
+    // ingress-peers asks every ready node, whatever the scope: node2 is still reported once.
+    expect(results.filter((r) => r.check === 'ingress-peers' && r.node === 'node2')).toHaveLength(1);
+  });
+
+  it("marks another node's failure that names the dead node as probably following from it", async () => {
+    const { ctx, swarm } = cluster();
+    swarm.networks.ingress = {
+      id: 'ingress',
+      name: 'ingress',
+      driver: 'overlay',
+      scope: 'swarm',
+      ingress: true,
+      peers: [{ name: 'node1', ip: '10.0.0.11' }],
+      containers: {},
+    } as never;
+    const causes: NodeCause[] = [
+      { node: 'node2', part: 'engine', message: 'engine on node2 not answering (x)', evidence: {} },
+    ];
+    const results = await runChecks(['ingress-peers'], { ...ctx, causes });
+    const node1 = results.find((r) => r.node === 'node1');
+    expect(node1?.status).toBe('fail');
+    expect(node1?.message).toMatch(/node2.*\(probably because engine on node2 not answering\)$/);
+    expect(node1?.cause).toBe(causes[0]);
+  });
+});
+
+describe('progress while checks wait', () => {
+  it('writes a line per interval naming the waiting check, node and what is missing; none after', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [manager('node1', true), node('node2', { state: 'down' })];
+    swarm.engineInfo = info();
+    const clock = fakeClock();
+    const lines: string[] = [];
+    const results = await runChecks(['node-ready'], {
+      scope: ['node1', 'node2'],
+      swarm,
+      engineOf: async () => swarm,
+      shellOf: async (n) => new FakeShell(n, () => ({})),
+      expectedAvailability: {},
+      rebootedFrom: {},
+      stageStartedAt: new Date(),
+      options: defaultCheckOptions(30_000),
+      now: clock.now,
+      sleep: clock.sleep,
+      heartbeat: { everyMs: 10_000, write: (line) => lines.push(line) },
+    });
+    expect(results.find((r) => r.node === 'node2')?.status).toBe('fail');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines[0]).toMatch(
+      /^still checking after \d+s: node-ready \(up to 30s\) waiting for node2: state down$/,
+    );
+    const written = lines.length;
+    await clock.sleep(60_000);
+    expect(lines).toHaveLength(written);
+  });
+
+  it('describes every running check, in name order, with each node that said what it misses', () => {
+    const waiting = new Map([
+      [
+        'swarm-state' as const,
+        new Map([
+          ['node10', 'engine unreachable: refused'],
+          ['node4', 'swarm pending'],
+        ]),
+      ],
+      ['clock-skew' as const, new Map<string, string>()],
+    ]);
+    expect(describeWaiting(waiting, 20_400, defaultCheckOptions(120_000))).toBe(
+      'still checking after 20s: clock-skew; swarm-state (up to 2m) waiting for node4: swarm pending, node10: engine unreachable: refused',
+    );
   });
 });
