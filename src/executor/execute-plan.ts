@@ -130,7 +130,8 @@ class Executor {
     };
   }
 
-  private emit(event: RunEvent): void {
+  private emit(raw: RunEvent): void {
+    const event = this.mask.event(raw);
     applyEvent(this.o.progress, event);
     this.o.reporter.onEvent(event);
   }

@@ -1,37 +1,59 @@
+import { listSecretValues } from '../runbook/substitute.js';
 import type { Variable } from '../runbook/types.js';
-import type { CommandResult } from '../transport/types.js';
+import { createSecretMasker, type SecretMasker } from '../shared/mask-secrets.js';
+import type { RunEvent } from './events.js';
 
-/** Secret values, masked as ***** wherever command output mentions them. */
+/**
+ * The run's one masking point. Every event passes through `event()` on its way to the journal,
+ * the reporters and the notifier, so no stage kind, halt report or check evidence can carry a
+ * secret out, whatever path produced it. Streams are masked across chunk and line boundaries.
+ */
 export class SecretMask {
-  private readonly secrets: string[];
+  private readonly masker: SecretMasker;
 
   constructor(variables: readonly Variable[]) {
-    // Only values long enough to be meaningful: masking "a" would shred every line.
-    this.secrets = variables
-      .filter((v) => v.secret && v.value && v.value.length >= 3)
-      .map((v) => v.value as string);
+    this.masker = createSecretMasker(listSecretValues(variables));
   }
 
   text(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) out = out.split(secret).join('*****');
-    return out;
+    return this.masker.mask(text);
   }
 
-  result(result: CommandResult): CommandResult {
-    if (this.secrets.length === 0) return result;
-    return { ...result, stdout: this.text(result.stdout), stderr: this.text(result.stderr) };
+  /** A command result for the operator's prompts (which see results before any event does). */
+  result<R extends object>(result: R): R {
+    return this.masker.empty ? result : (maskDeep(result, (s) => this.masker.mask(s)) as R);
+  }
+
+  /** The event with every string in it masked (a fresh object; the original is untouched). */
+  event<E extends RunEvent>(event: E): E {
+    if (this.masker.empty) return event;
+    return maskDeep(event, (s) => this.masker.mask(s)) as E;
   }
 
   /** Exec callbacks that cut streamed output into lines and hand each on, masked. */
   streamLines(onLine: (stream: 'stdout' | 'stderr', line: string) => void) {
-    const buffers = { stdout: '', stderr: '' };
-    const feed = (stream: 'stdout' | 'stderr') => (chunk: string) => {
-      buffers[stream] += chunk;
-      const lines = buffers[stream].split('\n');
-      buffers[stream] = lines.pop() ?? '';
-      for (const line of lines) onLine(stream, this.text(line));
+    const feed = (stream: 'stdout' | 'stderr') => {
+      // Mask before cutting into lines: a secret split across chunks or lines is still caught.
+      const masker = this.masker.stream();
+      let buffer = '';
+      return (chunk: string) => {
+        buffer += masker.write(chunk);
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const line of lines) onLine(stream, line);
+      };
     };
     return { onStdout: feed('stdout'), onStderr: feed('stderr') };
   }
+}
+
+function maskDeep(value: unknown, mask: (s: string) => string): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (Array.isArray(value)) return value.map((item) => maskDeep(item, mask));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) out[key] = maskDeep(item, mask);
+    return out;
+  }
+  return value;
 }

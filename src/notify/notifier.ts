@@ -1,7 +1,7 @@
 import type { RunEvent, RunReporter } from '../executor/events.js';
-import { maskSecretValues } from '../runbook/substitute.js';
 import type { NotifyEvent, Webhook } from '../runbook/types.js';
 import type { Clock } from '../shared/clock.js';
+import { maskSecrets } from '../shared/mask-secrets.js';
 import type { WebhookPort } from '../transport/webhook.js';
 import {
   buildNotification,
@@ -51,7 +51,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
 
   function payloadFor(hook: Webhook, doc: NotificationDocument): string {
     const body = hook.format === 'slack' ? toSlackPayload(doc) : doc;
-    return maskSecretValues(JSON.stringify(body), secrets);
+    return maskSecrets(JSON.stringify(body), secrets);
   }
 
   /** Resolves with an error message, or undefined when delivered. */
@@ -69,7 +69,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
         last = (error as Error).message;
       }
     }
-    return maskSecretValues(
+    return maskSecrets(
       `webhook at ${hook.host}: ${doc.event} not delivered after ${hook.retries + 1} attempts (${last})`,
       secrets,
     );

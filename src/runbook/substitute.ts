@@ -216,14 +216,7 @@ function lookUp(scope: SubstitutionScope, name: string): ScopeEntry | undefined 
   };
 }
 
-/** Secret values long enough to be meaningful (as the executor masks them in command output). */
+/** Every secret value the run knows (each is masked wherever drydock prints or stores text). */
 export function listSecretValues(variables: readonly Variable[]): string[] {
-  return variables.filter((v) => v.secret && v.value && v.value.length >= 3).map((v) => v.value as string);
-}
-
-/** Replaces every occurrence of each secret with the mask. */
-export function maskSecretValues(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join(SECRET_MASK);
-  return out;
+  return variables.filter((v) => v.secret && v.value).map((v) => v.value as string);
 }

@@ -361,4 +361,24 @@ stages:
     expect(text).not.toContain('s3cr3t-value');
     expect(cluster.commands.some((c) => c.command.includes('s3cr3t-value'))).toBe(true);
   });
+
+  it('masks secrets in every event, whatever stage kind produced them (a failing reboot, quoted forms)', async () => {
+    const rb = runbookFrom(`
+version: 1
+name: secret
+variables:
+  token: { value: "it's-s3cret", secret: true }
+checks: { between: [], afterNode: [] }
+stages:
+  - { kind: reboot, command: "echo \${token}; exit 3" }
+`);
+    const { cluster, log, options } = await setup(rb);
+    // The node echoes the command back as a shell trace would: the secret in its quoted form.
+    cluster.respond = (command) => ({ exitCode: 3, stderr: `+ ${command}\nsecret it's-s3cret` });
+    expect(await executePlan(options())).toBe('halted');
+    const text = JSON.stringify(log.events);
+    expect(text).not.toContain("it's-s3cret");
+    expect(text).not.toContain("it'\\''s-s3cret");
+    expect(log.ofType('halt')[0]!.report.reason).toBeTruthy();
+  });
 });
