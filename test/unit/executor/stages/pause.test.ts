@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../../src/executor/events.js';
-import { type ExecutorOptions, executePlan } from '../../../src/executor/execute-plan.js';
-import type { JournalHeader, JournalLine } from '../../../src/executor/journal.js';
-import { readClusterFacts } from '../../../src/executor/read-cluster-facts.js';
-import { emptyProgress, isStageDone, replayJournal } from '../../../src/executor/run-progress.js';
-import { planRollout } from '../../../src/plan/plan-rollout.js';
-import { createScriptedGate } from '../../../src/prompts/operator-gate.js';
-import type { Clock } from '../../../src/shared/clock.js';
-import { formatClock } from '../../../src/shared/format-clock.js';
-import { EventLog, FakeChecks, FakeCluster, fakeClock } from '../../support/fake-cluster.js';
-import { FakeSwarm, manager, node } from '../../support/fake-swarm.js';
-import { runbookFrom } from '../../support/runbook-factory.js';
+import type { RunEvent } from '../../../../src/executor/events.js';
+import { type ExecutorOptions, executePlan } from '../../../../src/executor/execute-plan.js';
+import type { JournalHeader, JournalLine } from '../../../../src/executor/journal.js';
+import { readClusterFacts } from '../../../../src/executor/read-cluster-facts.js';
+import { emptyProgress, isStageDone, replayJournal } from '../../../../src/executor/run-progress.js';
+import { planRollout } from '../../../../src/plan/plan-rollout.js';
+import { createScriptedGate } from '../../../../src/prompts/operator-gate.js';
+import type { Clock } from '../../../../src/shared/clock.js';
+import { formatClock } from '../../../../src/shared/format-clock.js';
+import { EventLog, FakeChecks, FakeCluster, fakeClock } from '../../../support/fake-cluster.js';
+import { FakeSwarm, manager, node } from '../../../support/fake-swarm.js';
+import { runbookFrom } from '../../../support/runbook-factory.js';
 
 const START = Date.parse('2026-11-28T22:00:00Z');
 
