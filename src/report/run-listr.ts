@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: everything that touches listr2 lives in this one file (a layering
+// rule keeps listr2 here), so the task tree, its renderer and the event wiring stay together.
 import {
   DefaultRenderer,
   figures,

@@ -5,11 +5,11 @@ import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import { ConnectionError } from '../errors.js';
+import { type Json, mapEvent, mapInfo, mapNetwork, mapNode, mapService, mapTask } from './docker-mapping.js';
 import { expandHome } from './ssh-config.js';
 import type {
   EngineInfo,
   NodeShell,
-  PublishedPort,
   SwarmApi,
   SwarmEvent,
   SwarmNetwork,
@@ -402,125 +402,4 @@ function toConnectionError(error: unknown, what: string, timedOutAfterMs?: numbe
           ? 'could not reach the Docker API; check the endpoint and that dockerd is running'
           : undefined,
   });
-}
-
-// ---- Engine API objects -> the port's types (pure; unit-tested on recorded JSON) ----
-
-// biome-ignore lint/suspicious/noExplicitAny: Engine API JSON is loosely typed by @types/dockerode.
-type Json = any;
-
-export function mapNode(raw: Json): SwarmNode {
-  const manager = raw.ManagerStatus;
-  return {
-    id: raw.ID,
-    version: raw.Version?.Index ?? 0,
-    hostname: raw.Description?.Hostname ?? '',
-    role: raw.Spec?.Role === 'manager' ? 'manager' : 'worker',
-    availability: raw.Spec?.Availability ?? 'active',
-    state: raw.Status?.State ?? 'unknown',
-    address: raw.Status?.Addr ?? '',
-    labels: raw.Spec?.Labels ?? {},
-    engineVersion: raw.Description?.Engine?.EngineVersion ?? '',
-    ...(manager
-      ? {
-          manager: {
-            leader: manager.Leader === true,
-            reachability: manager.Reachability ?? 'unknown',
-            addr: manager.Addr ?? '',
-          },
-        }
-      : {}),
-  };
-}
-
-export function mapService(raw: Json): SwarmService {
-  const spec = raw.Spec ?? {};
-  const mode = spec.Mode ?? {};
-  const ports: PublishedPort[] = (raw.Endpoint?.Ports ?? spec.EndpointSpec?.Ports ?? [])
-    .filter((p: Json) => p.PublishedPort !== undefined)
-    .map((p: Json) => ({
-      published: p.PublishedPort,
-      target: p.TargetPort,
-      protocol: p.Protocol ?? 'tcp',
-      mode: p.PublishMode ?? 'ingress',
-    }));
-  return {
-    id: raw.ID,
-    name: spec.Name ?? '',
-    version: raw.Version?.Index ?? 0,
-    mode: mode.Replicated ? 'replicated' : mode.Global ? 'global' : 'other',
-    ...(mode.Replicated ? { replicas: mode.Replicated.Replicas ?? 1 } : {}),
-    ...(raw.ServiceStatus
-      ? { runningTasks: raw.ServiceStatus.RunningTasks, desiredTasks: raw.ServiceStatus.DesiredTasks }
-      : {}),
-    ...(raw.UpdateStatus?.State ? { updateState: raw.UpdateStatus.State } : {}),
-    ports,
-    endpointMode: spec.EndpointSpec?.Mode === 'dnsrr' ? 'dnsrr' : 'vip',
-    virtualIps: (raw.Endpoint?.VirtualIPs ?? []).map((v: Json) => ({ networkId: v.NetworkID, addr: v.Addr })),
-    networks: (spec.TaskTemplate?.Networks ?? spec.Networks ?? []).map((n: Json) => n.Target),
-    constraints: spec.TaskTemplate?.Placement?.Constraints ?? [],
-    labels: spec.Labels ?? {},
-  };
-}
-
-export function mapTask(raw: Json): SwarmTask {
-  const status = raw.Status ?? {};
-  return {
-    id: raw.ID,
-    serviceId: raw.ServiceID,
-    ...(raw.NodeID ? { nodeId: raw.NodeID } : {}),
-    ...(raw.Slot !== undefined ? { slot: raw.Slot } : {}),
-    desiredState: raw.DesiredState ?? '',
-    state: status.State ?? '',
-    ...(status.Err ? { error: status.Err } : {}),
-    ...(status.Message ? { message: status.Message } : {}),
-    timestamp: status.Timestamp ?? raw.UpdatedAt ?? '',
-    ...(status.ContainerStatus?.ContainerID ? { containerId: status.ContainerStatus.ContainerID } : {}),
-    addresses: (raw.NetworksAttachments ?? []).flatMap((a: Json) => a.Addresses ?? []),
-  };
-}
-
-export function mapNetwork(raw: Json): SwarmNetwork {
-  const services: SwarmNetwork['services'] = {};
-  for (const [name, service] of Object.entries<Json>(raw.Services ?? {})) {
-    // The empty-named entry is the network's own load balancer endpoint, not a service.
-    if (name === '') continue;
-    services[name] = {
-      vip: service.VIP ?? '',
-      tasks: (service.Tasks ?? []).map((t: Json) => ({ name: t.Name, endpointIp: t.EndpointIP })),
-    };
-  }
-  return {
-    id: raw.Id,
-    name: raw.Name,
-    driver: raw.Driver ?? '',
-    scope: raw.Scope ?? '',
-    ingress: raw.Ingress === true,
-    peers: (raw.Peers ?? []).map((p: Json) => ({ name: p.Name, ip: p.IP })),
-    services,
-  };
-}
-
-export function mapInfo(raw: Json): EngineInfo {
-  const swarm = raw.Swarm ?? {};
-  return {
-    nodeId: swarm.NodeID ?? '',
-    hostname: raw.Name ?? '',
-    serverVersion: raw.ServerVersion ?? '',
-    localNodeState: swarm.LocalNodeState ?? 'inactive',
-    controlAvailable: swarm.ControlAvailable === true,
-    error: swarm.Error ?? '',
-    managers: swarm.Managers ?? 0,
-    nodes: swarm.Nodes ?? 0,
-  };
-}
-
-function mapEvent(raw: Json): SwarmEvent {
-  return {
-    type: raw.Type ?? '',
-    action: raw.Action ?? '',
-    id: raw.Actor?.ID ?? '',
-    attributes: raw.Actor?.Attributes ?? {},
-    time: raw.timeNano ? Math.floor(raw.timeNano / 1e6) : (raw.time ?? 0) * 1000,
-  };
 }

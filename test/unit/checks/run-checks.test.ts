@@ -10,7 +10,6 @@ import {
   takeBaseline,
 } from '../../../src/checks/run-checks.js';
 import type { NodeCause } from '../../../src/checks/types.js';
-import { renderCheckJson, renderCheckTable } from '../../../src/report/check-table.js';
 import { FakeShell, fakeClock } from '../../support/fake-cluster.js';
 import { FakeSwarm, info, manager, node } from '../../support/fake-swarm.js';
 
