@@ -1,5 +1,5 @@
-import type { ClusterFacts } from '../plan/types.js';
-import type { SwarmApi } from '../transport/types.js';
+import type { ClusterFacts, ClusterNodeFacts } from '../plan/types.js';
+import type { SwarmApi, SwarmNode } from '../transport/types.js';
 
 /** Read the cluster's nodes and services through read-only API calls, for planning. */
 export async function readClusterFacts(swarm: SwarmApi): Promise<ClusterFacts> {
@@ -7,18 +7,7 @@ export async function readClusterFacts(swarm: SwarmApi): Promise<ClusterFacts> {
   return {
     source: 'docker',
     origin: swarm.endpoint,
-    nodes: nodes.map((n) => ({
-      id: n.id,
-      hostname: n.hostname,
-      address: n.address,
-      role: n.role,
-      leader: n.manager?.leader ?? false,
-      availability: n.availability,
-      state: n.state,
-      ...(n.manager ? { reachability: n.manager.reachability } : {}),
-      labels: n.labels,
-      engineVersion: n.engineVersion,
-    })),
+    nodes: nodes.map(toClusterNodeFacts),
     services: services
       .filter((s) => s.mode !== 'other')
       .map((s) => ({
@@ -27,5 +16,21 @@ export async function readClusterFacts(swarm: SwarmApi): Promise<ClusterFacts> {
         ...(s.replicas !== undefined ? { replicas: s.replicas } : {}),
         ports: s.ports,
       })),
+  };
+}
+
+/** What the planner needs of one node, as the Engine API reports it. */
+export function toClusterNodeFacts(n: SwarmNode): ClusterNodeFacts {
+  return {
+    id: n.id,
+    hostname: n.hostname,
+    address: n.address,
+    role: n.role,
+    leader: n.manager?.leader ?? false,
+    availability: n.availability,
+    state: n.state,
+    ...(n.manager ? { reachability: n.manager.reachability } : {}),
+    labels: n.labels,
+    engineVersion: n.engineVersion,
   };
 }

@@ -1,6 +1,9 @@
 import type { CheckResult } from '../../src/checks/types.js';
 import type { RunEvent, RunReporter } from '../../src/executor/events.js';
+import type { ExecutorOptions } from '../../src/executor/execute-plan.js';
+import type { JournalHeader } from '../../src/executor/journal.js';
 import type { CheckRunnerPort, ClusterPort } from '../../src/executor/ports.js';
+import { emptyProgress } from '../../src/executor/run-progress.js';
 import type { CheckName } from '../../src/runbook/types.js';
 import type { Clock } from '../../src/shared/clock.js';
 import type { CommandResult, ExecOptions, NodeShell } from '../../src/transport/types.js';
@@ -132,4 +135,34 @@ export class EventLog implements RunReporter {
   ofType<T extends RunEvent['type']>(type: T): Extract<RunEvent, { type: T }>[] {
     return this.events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
   }
+}
+
+/** The journal header of the executor unit tests' runs. */
+export const TEST_JOURNAL_HEADER: JournalHeader = {
+  type: 'journal-header',
+  formatVersion: 1,
+  runId: 'run-1',
+  runbookFile: 'inline.yaml',
+  runbookHash: 'x',
+  startedAt: '',
+  connection: {},
+  user: 'test',
+  host: 'test',
+};
+
+/** Executor options for a unit test: the parts under test, defaults for the rest. */
+export function fakeExecutorOptions(
+  parts: Pick<ExecutorOptions, 'plan' | 'runbook' | 'cluster' | 'checks' | 'reporter'> &
+    Partial<ExecutorOptions>,
+): ExecutorOptions {
+  return {
+    runId: 'run-1',
+    clock: fakeClock(),
+    stopSignal: new AbortController().signal,
+    cancelSignal: new AbortController().signal,
+    progress: emptyProgress(TEST_JOURNAL_HEADER),
+    lock: { owner: 'tester@laptop', ttlMs: 3_600_000 },
+    resumeCommand: 'drydock resume run-1',
+    ...parts,
+  };
 }

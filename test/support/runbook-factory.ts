@@ -1,3 +1,4 @@
+import { toClusterNodeFacts } from '../../src/executor/read-cluster-facts.js';
 import type { ClusterFacts } from '../../src/plan/types.js';
 import { parseRunbookText } from '../../src/runbook/parse.js';
 import type { Runbook } from '../../src/runbook/types.js';
@@ -30,18 +31,7 @@ export function cluster(nodes: SwarmNode[]): ClusterFacts {
   return {
     source: 'inventory',
     origin: 'test',
-    nodes: nodes.map((n) => ({
-      id: n.id,
-      hostname: n.hostname,
-      address: n.address,
-      role: n.role,
-      leader: n.manager?.leader ?? false,
-      availability: n.availability,
-      state: n.state,
-      ...(n.manager ? { reachability: n.manager.reachability } : {}),
-      labels: n.labels,
-      engineVersion: n.engineVersion,
-    })),
+    nodes: nodes.map(toClusterNodeFacts),
     services: [],
   };
 }

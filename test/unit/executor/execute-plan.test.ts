@@ -1,47 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../src/executor/events.js';
 import { type ExecutorOptions, executePlan } from '../../../src/executor/execute-plan.js';
-import type { JournalHeader, JournalLine } from '../../../src/executor/journal.js';
+import type { JournalLine } from '../../../src/executor/journal.js';
 import { readClusterFacts } from '../../../src/executor/read-cluster-facts.js';
-import { emptyProgress, replayJournal } from '../../../src/executor/run-progress.js';
+import { replayJournal } from '../../../src/executor/run-progress.js';
 import { planRollout } from '../../../src/plan/plan-rollout.js';
 import type { Runbook } from '../../../src/runbook/types.js';
-import { EventLog, FakeChecks, FakeCluster, fakeClock } from '../../support/fake-cluster.js';
+import {
+  EventLog,
+  FakeChecks,
+  FakeCluster,
+  fakeClock,
+  fakeExecutorOptions,
+  TEST_JOURNAL_HEADER,
+} from '../../support/fake-cluster.js';
 import { FakeSwarm, manager, node } from '../../support/fake-swarm.js';
 import { FIVE_STAGES, runbookFrom } from '../../support/runbook-factory.js';
 
-const header: JournalHeader = {
-  type: 'journal-header',
-  formatVersion: 1,
-  runId: 'run-1',
-  runbookFile: 'inline.yaml',
-  runbookHash: 'x',
-  startedAt: '',
-  connection: {},
-  user: 'test',
-  host: 'test',
-};
+const header = TEST_JOURNAL_HEADER;
 
 async function setup(runbook: Runbook = runbookFrom(FIVE_STAGES), swarm = standardSwarm()) {
   const cluster = new FakeCluster(swarm);
   const checks = new FakeChecks();
   const log = new EventLog();
   const plan = planRollout(runbook, await readClusterFacts(swarm));
-  const options = (overrides: Partial<ExecutorOptions> = {}): ExecutorOptions => ({
-    runId: 'run-1',
-    plan,
-    runbook,
-    cluster,
-    checks,
-    reporter: log,
-    clock: fakeClock(),
-    stopSignal: new AbortController().signal,
-    cancelSignal: new AbortController().signal,
-    progress: emptyProgress(header),
-    lock: { owner: 'tester@laptop', ttlMs: 3_600_000 },
-    resumeCommand: 'drydock resume run-1',
-    ...overrides,
-  });
+  const options = (overrides: Partial<ExecutorOptions> = {}): ExecutorOptions =>
+    fakeExecutorOptions({
+      plan,
+      runbook,
+      cluster,
+      checks,
+      reporter: log,
+      clock: fakeClock(),
+      ...overrides,
+    });
   return { swarm, cluster, checks, log, plan, options };
 }
 

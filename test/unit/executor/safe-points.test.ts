@@ -1,26 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { type ExecutorOptions, executePlan } from '../../../src/executor/execute-plan.js';
-import type { JournalHeader } from '../../../src/executor/journal.js';
 import { acquireLock, readLock } from '../../../src/executor/lock.js';
 import { LockHeartbeat } from '../../../src/executor/lock-heartbeat.js';
 import { readClusterFacts } from '../../../src/executor/read-cluster-facts.js';
-import { emptyProgress } from '../../../src/executor/run-progress.js';
 import { planRollout } from '../../../src/plan/plan-rollout.js';
-import { EventLog, FakeChecks, FakeCluster, fakeClock } from '../../support/fake-cluster.js';
+import {
+  EventLog,
+  FakeChecks,
+  FakeCluster,
+  fakeClock,
+  fakeExecutorOptions,
+  TEST_JOURNAL_HEADER,
+} from '../../support/fake-cluster.js';
 import { FakeSwarm, manager, node } from '../../support/fake-swarm.js';
 import { FIVE_STAGES, runbookFrom } from '../../support/runbook-factory.js';
 
-const header: JournalHeader = {
-  type: 'journal-header',
-  formatVersion: 1,
-  runId: 'run-1',
-  runbookFile: '/inline.yaml',
-  runbookHash: 'x',
-  startedAt: '',
-  connection: {},
-  user: 'test',
-  host: 'test',
-};
+const _header = TEST_JOURNAL_HEADER;
 
 async function setup() {
   const swarm = new FakeSwarm([manager('node1', true), node('node2'), node('node3')]);
@@ -29,21 +24,16 @@ async function setup() {
   const cluster = new FakeCluster(swarm);
   const log = new EventLog();
   const plan = planRollout(runbook, await readClusterFacts(swarm));
-  const options = (overrides: Partial<ExecutorOptions> = {}): ExecutorOptions => ({
-    runId: 'run-1',
-    plan,
-    runbook,
-    cluster,
-    checks: new FakeChecks(),
-    reporter: log,
-    clock: fakeClock(),
-    stopSignal: new AbortController().signal,
-    cancelSignal: new AbortController().signal,
-    progress: emptyProgress(header),
-    lock: { owner: 'tester@laptop', ttlMs: 3_600_000 },
-    resumeCommand: 'drydock resume run-1',
-    ...overrides,
-  });
+  const options = (overrides: Partial<ExecutorOptions> = {}): ExecutorOptions =>
+    fakeExecutorOptions({
+      plan,
+      runbook,
+      cluster,
+      checks: new FakeChecks(),
+      reporter: log,
+      clock: fakeClock(),
+      ...overrides,
+    });
   return { swarm, cluster, log, options };
 }
 

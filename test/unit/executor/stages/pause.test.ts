@@ -1,30 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../../src/executor/events.js';
 import { type ExecutorOptions, executePlan } from '../../../../src/executor/execute-plan.js';
-import type { JournalHeader, JournalLine } from '../../../../src/executor/journal.js';
+import type { JournalLine } from '../../../../src/executor/journal.js';
 import { readClusterFacts } from '../../../../src/executor/read-cluster-facts.js';
-import { emptyProgress, isStageDone, replayJournal } from '../../../../src/executor/run-progress.js';
+import { isStageDone, replayJournal } from '../../../../src/executor/run-progress.js';
 import { planRollout } from '../../../../src/plan/plan-rollout.js';
 import { createScriptedGate } from '../../../../src/prompts/operator-gate.js';
 import type { Clock } from '../../../../src/shared/clock.js';
 import { formatClock } from '../../../../src/shared/format-clock.js';
-import { EventLog, FakeChecks, FakeCluster, fakeClock } from '../../../support/fake-cluster.js';
+import {
+  EventLog,
+  FakeChecks,
+  FakeCluster,
+  fakeClock,
+  fakeExecutorOptions,
+  TEST_JOURNAL_HEADER,
+} from '../../../support/fake-cluster.js';
 import { FakeSwarm, manager, node } from '../../../support/fake-swarm.js';
 import { runbookFrom } from '../../../support/runbook-factory.js';
 
 const START = Date.parse('2026-11-28T22:00:00Z');
 
-const header: JournalHeader = {
-  type: 'journal-header',
-  formatVersion: 1,
-  runId: 'run-1',
-  runbookFile: 'inline.yaml',
-  runbookHash: 'x',
-  startedAt: '',
-  connection: {},
-  user: 'test',
-  host: 'test',
-};
+const header = TEST_JOURNAL_HEADER;
 
 const PAUSE_RUNBOOK = `
 version: 1
@@ -54,21 +51,15 @@ async function setup(overrides: Partial<ExecutorOptions> = {}) {
   const plan = planRollout(runbook, await readClusterFacts(swarm));
   const log = new EventLog();
   const checks = new FakeChecks();
-  const options: ExecutorOptions = {
-    runId: 'run-1',
+  const options: ExecutorOptions = fakeExecutorOptions({
     plan,
     runbook,
     cluster: new FakeCluster(swarm),
     checks,
     reporter: log,
     clock: fakeClock(START),
-    stopSignal: new AbortController().signal,
-    cancelSignal: new AbortController().signal,
-    progress: emptyProgress(header),
-    lock: { owner: 'tester@laptop', ttlMs: 3_600_000 },
-    resumeCommand: 'drydock resume run-1',
     ...overrides,
-  };
+  });
   return { log, checks, options };
 }
 
