@@ -1,3 +1,5 @@
+// A little over ~400 lines: the planner is one pure pass (targets, order, stages, warnings) whose
+// helpers share its types; the stage planners are a table typed over the stage kinds.
 import { SafetyRefusal } from '../errors.js';
 import { renderCommand, type SubstitutionScope } from '../runbook/substitute.js';
 import type { CheckName, Runbook, Stage } from '../runbook/types.js';

@@ -1,3 +1,5 @@
+// Over ~400 lines on purpose: the schema is the one home of every field, default, bound and
+// description (types, defaults and the JSON Schema derive from it), so it is not scattered.
 import { z } from 'zod';
 import { parseDuration } from '../shared/parse-duration.js';
 import { rawDuration, rawDurationOrZero } from './duration.js';
