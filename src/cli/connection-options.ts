@@ -48,7 +48,7 @@ export function applyConnectionFlags(
 /** Connection settings when no runbook gives them: the schema's own defaults (flags override). */
 export function defaultConnection(): Runbook['connection'] {
   return parseRunbookText(
-    'version: 1\nname: defaults\nstages: [{ kind: pause, duration: 0 }]\n',
+    'version: 1\nname: defaults\nstages: [{ kind: pause, duration: 1s }]\n',
     '<defaults>',
   ).connection;
 }
