@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { labDocker, readLab } from '../lab/lab.js';
+import { labDocker, labUp, readLab } from '../lab/lab.js';
 import { eventsOf, explain, REPO, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
 import { resetLab } from '../support/lab-reset.js';
 import { nodeAvailability } from '../support/lab-runbook.js';
@@ -166,6 +166,8 @@ describe('journals the CLI cannot trust (no cluster needed: refused before conne
 
 describe('on the lab (1 manager + 2 workers)', () => {
   beforeAll(async () => {
+    // Its own shape: the suite's files share one lab, and an earlier file may have grown it.
+    await labUp({ nodes: 3, managers: 1 });
     await resetLab();
   });
   beforeEach(async () => {
