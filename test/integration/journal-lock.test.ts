@@ -2,10 +2,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { labDocker, labUp, readLab } from '../lab/lab.js';
+import { labDocker, labUp } from '../lab/lab.js';
 import { eventsOf, explain, REPO, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
 import { resetLab } from '../support/lab-reset.js';
-import { nodeAvailability } from '../support/lab-runbook.js';
+import { labConnection, nodeAvailability } from '../support/lab-runbook.js';
 
 /**
  * The journal and the lock under real faults: a journal directory that fills up mid-run (a
@@ -34,21 +34,6 @@ function mountTmpfs(path: string, options: string): string {
 /** Fill a filesystem to the last block, as a runaway log would. */
 function fillUp(path: string): void {
   spawnSync('dd', ['if=/dev/zero', `of=${join(path, 'filler')}`, 'bs=4k'], { stdio: 'ignore' });
-}
-
-function labConnection(): string {
-  const lab = readLab();
-  const managers = lab.nodes.filter((n) => n.role === 'manager').map((n) => n.ip);
-  return `connection:
-  ssh:
-    user: root
-    identityFile: ${lab.sshKey}
-    knownHosts: ${lab.knownHosts}
-    sshConfig: false
-    connectTimeout: 5s
-  docker:
-    via: ssh
-    managers: [${managers.join(', ')}]`;
 }
 
 /** A short runbook on the lab's workers: no reboot, so a run takes seconds per node. */

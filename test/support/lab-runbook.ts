@@ -18,9 +18,24 @@ export interface LabRunbookOptions {
  * The five-stage lab runbook with knobs for tests. The first patch command prints how many
  * swarm task containers run on the node: 0 proves the drain moved them before patching.
  */
+/** The runbook `connection:` section that reaches the current lab (strict host keys, its managers). */
+export function labConnection(): string {
+  const lab = readLab();
+  const managers = lab.nodes.filter((n) => n.role === 'manager').map((n) => n.ip);
+  return `connection:
+  ssh:
+    user: root
+    identityFile: ${lab.sshKey}
+    knownHosts: ${lab.knownHosts}
+    sshConfig: false
+    connectTimeout: 5s
+  docker:
+    via: ssh
+    managers: [${managers.join(', ')}]`;
+}
+
 export function labRunbook(options: LabRunbookOptions = {}): string {
   const lab = readLab();
-  const leader = lab.nodes.find((n) => n.role === 'manager')!;
   const patch = options.patch ?? [
     'echo tasks-on-node=$(docker ps -q --filter label=com.docker.swarm.task.id | wc -l)',
     'apt-get update',
@@ -35,21 +50,7 @@ export function labRunbook(options: LabRunbookOptions = {}): string {
 name: ${options.name ?? 'lab-test'}
 variables:
   docker_version: "20.10.24+dfsg1-1+deb12u1"
-${options.targets ? `targets: ${options.targets}\n` : ''}connection:
-  ssh:
-    user: root
-    identityFile: ${lab.sshKey}
-    knownHosts: ${lab.knownHosts}
-    sshConfig: false
-    connectTimeout: 5s
-  docker:
-    via: ssh
-    managers: [${
-      lab.nodes
-        .filter((n) => n.role === 'manager')
-        .map((n) => n.ip)
-        .join(', ') || leader.ip
-    }]
+${options.targets ? `targets: ${options.targets}\n` : ''}${labConnection()}
 checks:
   between: [${(options.between ?? ['node-ready', 'ip-route']).join(', ')}]
   afterNode: [${(options.afterNode ?? ['node-ready', 'manager-quorum', 'services-converged', 'ip-route']).join(', ')}]
