@@ -10,12 +10,9 @@ import {
   FakeCluster,
   fakeClock,
   fakeExecutorOptions,
-  TEST_JOURNAL_HEADER,
 } from '../../support/fake-cluster.js';
 import { FakeSwarm, manager, node } from '../../support/fake-swarm.js';
 import { FIVE_STAGES, runbookFrom } from '../../support/runbook-factory.js';
-
-const _header = TEST_JOURNAL_HEADER;
 
 async function setup() {
   const swarm = new FakeSwarm([manager('node1', true), node('node2'), node('node3')]);
