@@ -6,7 +6,8 @@
 # Each VM (TCG — /dev/kvm here cannot boot a stock kernel): Debian's own kernel; root fs = the host's /
 # read-only over 9p with a tmpfs overlay; /var/lib/docker on a persistent virtio-blk ext4 disk (swarm
 # survives reboot); tini PID 1, sshd (own host key), dockerd on unix socket + tcp://IP:2375.
-# Network: host bridge ddvbr0 = 10.77.1.1/24, vmK = 10.77.1.(20+K), default route via 10.77.1.254
+# Network: host bridge $DRYDOCK_MESH_BRIDGE (ddvbr0) = NET.1/24 (NET=$DRYDOCK_MESH_NET, 10.77.1), vmK = NET.(20+K),
+# default route via NET.254
 # (nobody answers there, so nothing leaves the lab).
 #
 # Usage: mesh-lab.sh deps | up [--nodes N] | down | status [--json] | exec vmK -- CMD...
@@ -17,8 +18,10 @@ set -euo pipefail
 
 DIR=${DRYDOCK_MESH_DIR:-/tmp/drydock-mesh}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BR=ddvbr0
-NET=10.77.1
+# Bridge, subnet and tap names come from the environment so a scratch mesh lab can run beside the suite's.
+BR=${DRYDOCK_MESH_BRIDGE:-ddvbr0}
+NET=${DRYDOCK_MESH_NET:-10.77.1}
+TAP=${DRYDOCK_MESH_TAP_PREFIX:-ddvt}
 DEAD_GW=$NET.254
 VM_MEM=${DRYDOCK_MESH_VM_MEM:-1536}
 DISK_SIZE=${DRYDOCK_MESH_DISK_SIZE:-4G}
@@ -132,8 +135,8 @@ net_up() {
   # the one host firewall rule: let bridged lab frames pass FORWARD (br_netfilter is loaded here)
   iptables -C FORWARD -i "$BR" -o "$BR" -j ACCEPT 2>/dev/null || iptables -I FORWARD -i "$BR" -o "$BR" -j ACCEPT
   for k in $(seq 1 "$n"); do
-    ip link show "ddvt$k" >/dev/null 2>&1 || ip tuntap add "ddvt$k" mode tap
-    ip link set "ddvt$k" master "$BR" up
+    ip link show "$TAP$k" >/dev/null 2>&1 || ip tuntap add "$TAP$k" mode tap
+    ip link set "$TAP$k" master "$BR" up
   done
 }
 
@@ -149,7 +152,7 @@ boot_vm() {
     -append "console=ttyS0 quiet panic=-1 mitigations=off random.trust_cpu=on mesh.stage2=$DIR/guest/stage2 mesh.ip=$(vm_ip "$k") mesh.gw=$DEAD_GW mesh.name=vm$k mesh.dir=$DIR " \
     -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
     -drive "file=$d/disk.img,format=raw,if=virtio,cache=unsafe" \
-    -netdev "tap,id=n0,ifname=ddvt$k,script=no,downscript=no" \
+    -netdev "tap,id=n0,ifname=$TAP$k,script=no,downscript=no" \
     -device "virtio-net-pci,netdev=n0,mac=52:54:00:77:01:$(printf %02x $((20 + k)))" \
     -device virtio-rng-pci \
     -pidfile "$d/qemu.pid.tmp" -daemonize
@@ -295,7 +298,7 @@ cmd_down() {
       for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
       kill -0 "$p" 2>/dev/null && kill -9 "$p"
     fi
-    ip link del "ddvt$k" 2>/dev/null || true
+    ip link del "$TAP$k" 2>/dev/null || true
   done
   iptables -D FORWARD -i "$BR" -o "$BR" -j ACCEPT 2>/dev/null || true
   ip link del "$BR" 2>/dev/null || true
@@ -430,7 +433,7 @@ cmd_fault() {
   key=$name.vm$k${1:+.$1}
   case "$name" in
     cut-link) # host side: the VM's tap leaves service, like a pulled cable at the switch
-      if [ "$action" = fault ]; then ip link set "ddvt$k" down; else ip link set "ddvt$k" up; fi ;;
+      if [ "$action" = fault ]; then ip link set "$TAP$k" down; else ip link set "$TAP$k" up; fi ;;
     power) # host side: pull the plug (SIGKILL the recorded qemu PID); heal boots it again from its disk
       if [ "$action" = fault ]; then
         if qemu_alive "$k"; then
