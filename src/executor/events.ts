@@ -78,7 +78,8 @@ export interface RunReporter {
  * Decisions asked of the operator in interactive mode. The executor calls these; the
  * prompts module implements them with inquirer, tests with scripted answers.
  */
-export type StageDecision = 'continue' | 'skip' | 'abort';
+/** `continue-node`/`continue-run`: go on and stop asking before stages for this node / the rest of the run. */
+export type StageDecision = 'continue' | 'continue-node' | 'continue-run' | 'skip' | 'abort';
 export type FailureDecision = 'retry' | 'skip' | 'abort';
 /** During a pause: skip the rest of it, abort the run, or it `waited` (the pause ran out or the run stopped). */
 export type PauseDecision = 'skip' | 'abort' | 'waited';

@@ -85,9 +85,17 @@ class Executor {
   private readonly started: number;
   private readonly stageContext: StageContext;
   private heartbeat: LockHeartbeat | undefined;
+  /** The stage each node is in right now, so a signal can be acknowledged where the operator looks. */
+  private readonly runningStages = new Map<string, string>();
+  /** The operator said "don't ask again" for these nodes, or for the whole run. */
+  private readonly unaskedNodes = new Set<string>();
+  private askNoMore = false;
 
   constructor(options: ExecutorOptions) {
     this.o = options;
+    // Acknowledge a signal at once (not when the step ends): the operator must know it was heard.
+    options.stopSignal.addEventListener('abort', () => this.acknowledgeSignal('stop'), { once: true });
+    options.cancelSignal.addEventListener('abort', () => this.acknowledgeSignal('cancel'), { once: true });
     this.started = options.clock.now();
     this.state = {
       expectedAvailability: {},
@@ -269,6 +277,17 @@ class Executor {
     }
   }
 
+  private acknowledgeSignal(kind: 'stop' | 'cancel'): void {
+    const signal = kind === 'stop' ? this.o.stopSignal : this.o.cancelSignal;
+    const name = typeof signal.reason === 'string' ? signal.reason : 'stop request';
+    const message =
+      kind === 'stop'
+        ? `${name} received: stopping at the next safe point. The current step finishes, then the run halts (resumable); ${name} again cancels the running command now`
+        : `${name} again: cancelling the running command now; the run halts after it (resumable)`;
+    if (this.runningStages.size === 0) this.progressNote(null, message);
+    for (const [node, stage] of this.runningStages) this.progressNote(node, message, stage);
+  }
+
   private progressNote(node: string | null, message: string, stage = ''): void {
     this.emit({ type: 'progress', node: node ?? '', stage, message, at: this.at() });
   }
@@ -330,16 +349,38 @@ class Executor {
   }
 
   private async runStage(node: PlannedNode, stage: PlannedStage): Promise<void> {
-    if (this.o.gate) {
+    if (this.o.gate && !this.askNoMore && !this.unaskedNodes.has(node.name)) {
       const decision = await this.ask(() =>
         this.o.gate!.beforeStage(node.name, stage.name, describeStage(stage).join('\n')),
       );
+      if (decision === 'continue-node') {
+        this.unaskedNodes.add(node.name);
+        this.progressNote(
+          node.name,
+          `no more stage prompts for ${node.name} (failures still ask)`,
+          stage.name,
+        );
+      }
+      if (decision === 'continue-run') {
+        this.askNoMore = true;
+        this.progressNote(node.name, 'no more stage prompts in this run (failures still ask)', stage.name);
+      }
       if (decision === 'skip') {
         this.stageEnd(node, stage, 'skipped', 0, 'skipped by the operator');
         return;
       }
       if (decision === 'abort') this.haltWith(node.name, stage.name, 'aborted by the operator');
     }
+    this.runningStages.set(node.name, stage.name);
+    try {
+      await this.runStageAttempts(node, stage);
+    } finally {
+      this.runningStages.delete(node.name);
+    }
+  }
+
+  /** The stage, its checks, and the operator's retry/skip answers after a failure. */
+  private async runStageAttempts(node: PlannedNode, stage: PlannedStage): Promise<void> {
     for (;;) {
       const startedAt = this.o.clock.now();
       this.state.stageStartedAt = new Date(startedAt);

@@ -27,14 +27,14 @@ export async function buildHaltReport(
       name: n.hostname,
       availability: n.availability,
       state: n.state,
-      progress: describeNodeProgress(run.plan, run.progress, n.hostname),
+      progress: describeNodeProgress(run.plan, run.progress, n.hostname, halt),
     }));
   } catch (error) {
     nodes = run.plan.nodes.map((n) => ({
       name: n.name,
       availability: 'unknown (API unreachable)',
       state: `unknown: ${(error as Error).message}`,
-      progress: describeNodeProgress(run.plan, run.progress, n.name),
+      progress: describeNodeProgress(run.plan, run.progress, n.name, halt),
     }));
   }
   const command = halt.evidence?.command;
@@ -51,13 +51,20 @@ export async function buildHaltReport(
   };
 }
 
-function describeNodeProgress(plan: Plan, p: RunProgress, name: string): string {
+function describeNodeProgress(plan: Plan, p: RunProgress, name: string, halt: RunHalt): string {
   const planned = plan.nodes.find((n) => n.name === name);
   if (!planned) return 'not in this run';
   if (p.doneNodes.has(name)) return 'done';
   const done = p.doneStages[name]?.size ?? 0;
-  if (done === 0 && p.stoppedAt?.node !== name) return 'not started';
-  return `${done}/${planned.stages.length} stages done${p.stoppedAt?.node === name ? `, stopped at ${p.stoppedAt.stage}` : ''}`;
+  // The halt itself says where this node stopped; an earlier failure that a retry fixed does not.
+  const stoppedAt =
+    halt.node === name && halt.stage
+      ? halt.stage
+      : p.stoppedAt?.node === name
+        ? p.stoppedAt.stage
+        : undefined;
+  if (done === 0 && !stoppedAt) return 'not started';
+  return `${done}/${planned.stages.length} stages done${stoppedAt ? `, stopped at ${stoppedAt}` : ''}`;
 }
 
 /** The last lines of a command's output, stdout then stderr. */

@@ -58,6 +58,10 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
     case 'node-start':
       progress.availabilityBefore[event.node] ??= event.availabilityBefore as SwarmNode['availability'];
       break;
+    case 'stage-start':
+      // A stage starting on the node ends whatever stop was recorded there (a failure then a retry).
+      if (progress.stoppedAt?.node === event.node) progress.stoppedAt = undefined;
+      break;
     case 'stage-end':
       if (event.outcome !== 'failed') {
         let done = progress.doneStages[event.node];
@@ -103,7 +107,6 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       progress.outcome = event.outcome;
       break;
     case 'preflight':
-    case 'stage-start':
     case 'output':
     case 'command':
     case 'checks':

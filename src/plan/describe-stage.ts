@@ -1,5 +1,6 @@
 import type { StageKind } from '../runbook/types.js';
 import { formatDuration } from '../shared/format-duration.js';
+import { countOf } from '../shared/plural.js';
 import type { PlannedStage } from './types.js';
 
 type StageDescribers = {
@@ -18,7 +19,9 @@ const stageDescribers: StageDescribers = {
   run: (stage) => [
     ...stage.commands.map((c) => `$ ${stage.sudo ? 'sudo ' : ''}${c.display}`),
     `timeout ${formatDuration(stage.timeoutMs)} per command` +
-      (stage.retries ? `, ${stage.retries} retries every ${formatDuration(stage.retryDelayMs)}` : ''),
+      (stage.retries
+        ? `, ${countOf(stage.retries, 'retry', 'retries')} every ${formatDuration(stage.retryDelayMs)}`
+        : ''),
   ],
   reboot: (stage) => [
     `$ ${stage.sudo ? 'sudo ' : ''}${stage.command.display}`,

@@ -59,14 +59,15 @@ export function createInquirerGate(opts: InquirerGateOptions = {}): OperatorGate
     beforeStage(node, stage, summary) {
       const choices: Choice<StageDecision | typeof SHOW_DETAILS>[] = [
         { name: 'Continue', value: 'continue' },
+        { name: `Continue, and don't ask again for ${node}`, value: 'continue-node' },
+        { name: "Continue, and don't ask again in this run", value: 'continue-run' },
         { name: 'Skip this stage', value: 'skip' },
         { name: 'Show details', value: SHOW_DETAILS },
         { name: 'Abort the run (resumable)', value: 'abort' },
       ];
-      const message = `${node} › ${stage}: ${firstLine(summary)}. Run it?`;
       return withPrompt(
         () =>
-          askUntilDecided(message, choices, 'continue', () =>
+          askUntilDecided(describeStagePrompt(node, stage, summary), choices, 'continue', () =>
             describeStageDetails(opts.plan, node, stage, summary),
           ),
         'abort',
@@ -189,6 +190,18 @@ export function describeStageDetails(
   if (planned.checksAfter.length > 0) lines.push(`  checks after: ${planned.checksAfter.join(', ')}`);
   for (const condition of planned.conditions) lines.push(`  condition: ${condition}`);
   return lines.join('\n');
+}
+
+/**
+ * The question before a stage. One line reads as a sentence; several (a stage of many commands)
+ * are all listed, so the operator approves exactly what will run.
+ */
+export function describeStagePrompt(node: string, stage: string, summary: string): string {
+  const lines = summary.split('\n').filter((line) => line.trim() !== '');
+  const commands = lines.filter((line) => line.startsWith('$ '));
+  if (commands.length <= 1) return `${node} › ${stage}: ${firstLine(summary)}. Run it?`;
+  const listed = lines.map((line) => `    ${line}`).join('\n');
+  return `${node} › ${stage}: ${commands.length} commands\n${listed}\n  Run all ${commands.length}?`;
 }
 
 function firstLine(text: string): string {

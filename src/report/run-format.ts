@@ -43,10 +43,15 @@ export function safeStringify(value: unknown): string {
   });
 }
 
+/** "node2 › patch", or just "pre-flight" when the run stopped before any node. */
+export function formatWhere(node: string | null | undefined, stage: string | null | undefined): string {
+  return [node, stage].filter((part) => part).join(' › ');
+}
+
 /** Lines of the halt block shared by the plain and the interactive reporters (no colour, no indent). */
 export function formatHaltReport(report: HaltReport): string[] {
   const lines = [
-    `HALT  run ${report.runId} stopped at ${report.node} › ${report.stage}`,
+    `HALT  run ${report.runId} stopped at ${formatWhere(report.node, report.stage)}`,
     `reason: ${report.reason}`,
   ];
   const command = report.command;

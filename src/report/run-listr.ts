@@ -26,8 +26,8 @@ import { describeExit, formatHaltReport } from './run-format.js';
  * become output lines under their stage.
  *
  * Prompts and the live display: while an inquirer prompt is on screen the tree must not repaint
- * over it. `pause()` clears the live region, stops the spinner and releases listr2's hold on
- * stdout (so the prompt's writes reach the terminal); events arriving meanwhile are queued.
+ * over it. `pause()` leaves the live region on screen (frozen), stops the spinner and releases
+ * listr2's hold on stdout (so the prompt's writes reach the terminal); events arriving meanwhile are queued.
  * `resume()` replays them and redraws the tree below the answered prompt. Wire them to the gate:
  * `createInquirerGate({ onBeforePrompt: reporter.pause, onAfterPrompt: reporter.resume })`.
  * We do not use listr2's prompt adapter because the executor, not a task, asks the questions.
@@ -149,7 +149,7 @@ interface PausableRendererHooks {
 
 /**
  * A DefaultRenderer that can stop drawing while a prompt owns the terminal. listr2 exposes no
- * pause, so this reaches its log-update instance (`updater`) to clear the live region, and
+ * pause, so this reaches its log-update instance (`updater`) to freeze the live region, and
  * releases the ProcessOutput it draws through so the prompt's writes are not buffered.
  */
 class PausableRenderer extends DefaultRenderer {
@@ -174,6 +174,8 @@ class PausableRenderer extends DefaultRenderer {
   }
 
   pause(): void {
+    // Draw the tree once more and leave it on screen: the operator answers with it in view.
+    if (!this.paused) super.update();
     this.paused = true;
     this.stepAside();
   }
@@ -188,7 +190,8 @@ class PausableRenderer extends DefaultRenderer {
   }
 
   private stepAside(): void {
-    (this as unknown as { updater?: { clear(): void } }).updater?.clear();
+    // done() forgets the drawn lines without erasing them, so the prompt is written below the tree.
+    (this as unknown as { updater?: { done(): void } }).updater?.done();
     const output = this.hooks?.processOutput as unknown as { active?: boolean; release(): void } | undefined;
     if (output?.active) {
       output.release();
@@ -377,7 +380,10 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         return;
       }
       case 'progress':
-        stageOf(event.node, event.stage)?.stream(`… ${event.message}`);
+        // A note for no stage (e.g. a signal during pre-flight) goes under the pre-flight task.
+        (stageOf(event.node, event.stage) ?? (event.node === '' ? preflight : undefined))?.stream(
+          `… ${event.message}`,
+        );
         return;
       case 'drained':
         currentStage(event.node)?.note(

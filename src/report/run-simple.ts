@@ -2,6 +2,7 @@ import { assertNever } from '../errors.js';
 import type { RunEvent, RunReporter, StageOutcome } from '../executor/events.js';
 import { formatClock } from '../shared/format-clock.js';
 import { formatDuration } from '../shared/format-duration.js';
+import { countOf } from '../shared/plural.js';
 import {
   describeCheck,
   describeExit,
@@ -38,7 +39,6 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
     const position = positions.get(node);
     return position === undefined ? node : `${node} [${position}/${totalNodes}]`;
   };
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const outcomeWord = (outcome: StageOutcome) => {
     if (outcome === 'succeeded') return paint(32, 'succeeded');
     if (outcome === 'failed') return paint(31, 'FAILED');
@@ -60,13 +60,13 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
         const verb = event.resumed ? 'resumed' : 'started';
         write(
           event.at,
-          `run ${event.runId} ${verb}: ${event.plan.runbook.name} on ${plural(totalNodes, 'node')} (${event.mode})`,
+          `run ${event.runId} ${verb}: ${event.plan.runbook.name} on ${countOf(totalNodes, 'node')} (${event.mode})`,
         );
         return;
       }
       case 'preflight': {
         const forced = event.forced ? ` (forced: ${event.forced})` : '';
-        write(event.at, `preflight: ${plural(event.results.length, 'check result')}${forced}`);
+        write(event.at, `preflight: ${countOf(event.results.length, 'check result')}${forced}`);
         for (const result of event.results) writeCheck(event.at, 'preflight', result);
         return;
       }
@@ -114,7 +114,7 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
         const waited = formatDuration(event.waitedMs);
         write(
           event.at,
-          `${label(event.node)} drained: ${plural(event.tasksMoved, 'task')} moved in ${waited}${left}`,
+          `${label(event.node)} drained: ${countOf(event.tasksMoved, 'task')} moved in ${waited}${left}`,
         );
         return;
       }

@@ -102,17 +102,14 @@ export async function runSession(args: {
     }
   }
 
-  // First signal: finish the current command or wait, then stop. Second: cancel it too.
+  // First signal: finish the current command or wait, then stop. Second: cancel it too. The
+  // executor acknowledges each at once, through the reporters (a raw stderr write would sit in
+  // listr2's buffer until the stage ends).
   const stop = new AbortController();
   const cancel = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (!stop.signal.aborted) {
-      io.stderr(`\ndrydock: ${signal} received: stopping after the current step (again to cancel it now)\n`);
-      stop.abort();
-    } else {
-      io.stderr(`\ndrydock: ${signal} again: cancelling the current remote command\n`);
-      cancel.abort();
-    }
+    if (!stop.signal.aborted) stop.abort(signal);
+    else cancel.abort(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { ExitCode, type Problem, UsageError } from '../../errors.js';
 import { checkRunbookFile, type RunbookResult } from '../../runbook/parse.js';
 import type { Runbook } from '../../runbook/types.js';
+import { countOf } from '../../shared/plural.js';
 import { formatProblems, summarizeProblemCounts } from '../../shared/problems.js';
 
 /**
@@ -30,13 +31,12 @@ export interface ValidateFileReport {
 /** `rolling-patch, 5 stages (drain → patch → reboot → rejoin → verify), checks: 2 between, 6 after each node`. */
 export function summarizeRunbook(runbook: Runbook): string {
   const stages = runbook.stages.map((stage) => stage.name);
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const parts = [
     runbook.name,
-    `${plural(stages.length, 'stage')} (${stages.join(' → ')})`,
+    `${countOf(stages.length, 'stage')} (${stages.join(' → ')})`,
     `checks: ${runbook.checks.between.length} between stages, ${runbook.checks.afterNode.length} after each node`,
   ];
-  if (runbook.variables.length > 0) parts.push(plural(runbook.variables.length, 'variable'));
+  if (runbook.variables.length > 0) parts.push(countOf(runbook.variables.length, 'variable'));
   return parts.join(', ');
 }
 

@@ -246,10 +246,23 @@ describe('executePlan', () => {
     const stop = new AbortController();
     const { cluster, log, options } = await setup();
     cluster.respond = (command) => {
-      if (command.includes('apt-get')) stop.abort();
+      if (command.includes('apt-get')) stop.abort('SIGINT');
       return undefined;
     };
     expect(await executePlan(options({ stopSignal: stop.signal }))).toBe('interrupted');
+    // Acknowledged at once, in the stage that was running, before that stage ended.
+    const ack = log.events.findIndex(
+      (e) =>
+        e.type === 'progress' &&
+        e.node === 'node2' &&
+        e.stage === 'patch' &&
+        /received: stopping/.test(e.message),
+    );
+    const patchEnd = log.events.findIndex(
+      (e) => e.type === 'stage-end' && e.node === 'node2' && e.stage === 'patch',
+    );
+    expect(ack).toBeGreaterThan(-1);
+    expect(ack).toBeLessThan(patchEnd);
     const interrupted = log.ofType('interrupted')[0]!;
     expect(interrupted).toMatchObject({
       node: 'node2',
@@ -284,6 +297,63 @@ describe('executePlan', () => {
     const node2Patch = log.ofType('stage-end').filter((e) => e.node === 'node2' && e.stage === 'patch');
     expect(node2Patch.map((e) => e.outcome)).toEqual(['failed', 'succeeded']);
     expect(log.ofType('rebooted').map((e) => e.node)).toEqual(['node2', 'node1']);
+  });
+
+  it('stops asking for a node, or for the run, when the operator says so; failures still ask', async () => {
+    const { cluster, log, options } = await setup();
+    cluster.respond = (command, node) =>
+      node === 'node3' &&
+      command.includes('apt-get') &&
+      log.ofType('stage-end').every((e) => e.outcome !== 'failed')
+        ? { exitCode: 1 }
+        : undefined;
+    const asked: string[] = [];
+    const failures: string[] = [];
+    const gate = {
+      beforeStage: async (node: string, stage: string) => {
+        asked.push(`${node}/${stage}`);
+        return node === 'node2' ? ('continue-node' as const) : ('continue-run' as const);
+      },
+      onFailure: async (node: string, stage: string) => {
+        failures.push(`${node}/${stage}`);
+        return 'retry' as const;
+      },
+      confirm: async () => true,
+    };
+    expect(await executePlan(options({ gate }))).toBe('succeeded');
+    // node2: asked once, then not for its other stages; node3: asked once, then never again.
+    expect(asked).toEqual(['node2/drain', 'node3/drain']);
+    expect(failures).toEqual(['node3/patch']);
+    expect(log.ofType('progress').map((e) => e.message)).toEqual(
+      expect.arrayContaining([
+        'no more stage prompts for node2 (failures still ask)',
+        'no more stage prompts in this run (failures still ask)',
+      ]),
+    );
+  });
+
+  it('names the stage it really stopped at after a failed stage was retried', async () => {
+    const { cluster, log, options } = await setup();
+    let patchFailed = false;
+    cluster.respond = (command, node) => {
+      if (node !== 'node2') return undefined;
+      if (command.includes('apt-get') && !patchFailed) {
+        patchFailed = true;
+        return { exitCode: 1 };
+      }
+      return undefined;
+    };
+    // The operator retries the failed patch, then aborts at the prompt before the reboot.
+    const gate = {
+      beforeStage: async (_node: string, stage: string) =>
+        stage === 'reboot' ? ('abort' as const) : ('continue' as const),
+      onFailure: async () => 'retry' as const,
+      confirm: async () => true,
+    };
+    expect(await executePlan(options({ gate }))).toBe('halted');
+    const report = log.ofType('halt')[0]!.report;
+    expect(report.stage).toBe('reboot');
+    expect(report.nodes.find((n) => n.name === 'node2')?.progress).toBe('2/5 stages done, stopped at reboot');
   });
 
   it('offers a force-update when services do not converge (interactive), then checks again', async () => {

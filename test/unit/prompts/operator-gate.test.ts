@@ -54,10 +54,39 @@ describe('createInquirerGate', () => {
     const term = createTerminal();
     const gate = createInquirerGate({ input: term.input, output: term.output, plan: createPlan() });
     const decision = gate.beforeStage('node2', 'patch', 'Run 1 command');
-    await term.press('Run it?', KEY.down, KEY.down, KEY.enter);
-    await term.press('Run it?', KEY.down, KEY.down, KEY.down, KEY.enter);
+    await term.press('Run it?', KEY.down, KEY.down, KEY.down, KEY.down, KEY.enter);
+    await term.press('Run it?', KEY.down, KEY.down, KEY.down, KEY.down, KEY.down, KEY.enter);
     await expect(decision).resolves.toBe('abort');
     expect(term.screen()).toContain('checks after: node-ready');
+  });
+
+  it('offers to stop asking for the rest of the node or of the run', async () => {
+    const term = createTerminal();
+    const gate = createInquirerGate({ input: term.input, output: term.output });
+    const forNode = gate.beforeStage('node2', 'drain', 'Drain node2');
+    await term.press('Run it?', KEY.down, KEY.enter);
+    await expect(forNode).resolves.toBe('continue-node');
+    expect(term.screen()).toContain("Continue, and don't ask again for node2");
+    const forRun = gate.beforeStage('node3', 'drain', 'Drain node3');
+    await term.press('Run it?', KEY.down, KEY.down, KEY.enter);
+    await expect(forRun).resolves.toBe('continue-run');
+  });
+
+  it('lists every command of a stage in its prompt, not only the first', async () => {
+    const term = createTerminal();
+    const gate = createInquirerGate({ input: term.input, output: term.output });
+    const summary = [
+      '$ apt-get update',
+      '$ echo "auth ****"',
+      '$ apt-get upgrade -y',
+      'timeout 10m per command',
+    ];
+    const decision = gate.beforeStage('node2', 'patch', summary.join('\n'));
+    await term.press('Run all 3?', KEY.enter);
+    await expect(decision).resolves.toBe('continue');
+    const screen = term.screen();
+    expect(screen).toContain('node2 › patch: 3 commands');
+    for (const line of summary) expect(screen).toContain(`    ${line}`);
   });
 
   it('defaults to abort after a failure and offers retry', async () => {
