@@ -20,6 +20,24 @@ export const ExitCode = {
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** Each exit code in a few words, for `--help` (a new code does not compile without one). */
+export const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
+  ok: 'ok',
+  failed: 'halted/unhealthy/invalid',
+  usage: 'usage',
+  refused: 'refused for safety (lock, quorum, host key)',
+  interrupted: 'interrupted (resumable)',
+  internal: 'internal error (a bug: please report it)',
+};
+
+/** "0 ok · 1 halted/unhealthy/invalid · …", in code order. */
+export function describeExitCodes(): string {
+  return (Object.keys(ExitCode) as (keyof typeof ExitCode)[])
+    .sort((a, b) => ExitCode[a] - ExitCode[b])
+    .map((key) => `${ExitCode[key]} ${EXIT_CODE_MEANINGS[key]}`)
+    .join(' · ');
+}
+
 export interface DrydockErrorOptions {
   hint?: string;
   cause?: unknown;

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode, InvalidInputError, isDrydockError } from '../errors.js';
+import { describeExitCodes, ExitCode, InvalidInputError, isDrydockError } from '../errors.js';
 import { escapeControl } from '../shared/escape-control.js';
 import { formatProblems } from '../shared/problems.js';
 import type { CliIo } from './io.js';
@@ -54,7 +54,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   program.addHelpText(
     'after',
     `
-Exit codes: 0 ok · 1 halted/unhealthy/invalid · 2 usage · 3 refused for safety (lock, quorum, host key) · 130 interrupted
+Exit codes: ${describeExitCodes()}
 Examples:
   drydock validate runbooks/*.yaml
   drydock plan runbooks/rolling-patch.yaml --inventory fixtures/inventory/example.yaml

@@ -81,7 +81,12 @@ export function planRollout(
     },
     variables: runbook.variables.map((v) => ({
       name: v.name,
-      value: v.secret ? '*****' : (v.value ?? `<unset: $${v.source.type === 'env' ? v.source.env : v.name}>`),
+      value:
+        v.value === undefined
+          ? `<unset: $${v.source.type === 'env' ? v.source.env : v.name}>`
+          : v.secret
+            ? '*****'
+            : v.value,
       secret: v.secret,
       source:
         v.source.type === 'env'
@@ -127,7 +132,7 @@ export function refuseDuplicateHostnames(nodes: ClusterNodeFacts[]): void {
   });
 }
 
-/** Things worth saying before a run: a window already over, more concurrency than workers. */
+/** Things worth saying before a run: a window already over, an unset variable, more concurrency than workers. */
 function describeRolloutWarnings(
   runbook: Runbook,
   selected: ClusterNodeFacts[],
@@ -138,6 +143,12 @@ function describeRolloutWarnings(
   if (end && now !== undefined && end.getTime() < now) {
     warnings.push(
       `the maintenance window ended at ${end.toISOString()}: \`drydock run\` will refuse to start`,
+    );
+  }
+  for (const v of runbook.variables) {
+    if (v.value !== undefined || v.source.type !== 'env') continue;
+    warnings.push(
+      `variable \`${v.name}\`${v.secret ? ' (secret)' : ''} has no value: environment variable $${v.source.env} is not set, so a stage that uses it will halt: export it before \`drydock run\``,
     );
   }
   const workers = selected.filter((n) => n.role === 'worker').length;

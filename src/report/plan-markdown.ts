@@ -16,6 +16,10 @@ export function renderPlanMarkdown(plan: Plan): string {
     `- Rollout: workers ${plan.rollout.concurrency} at a time, managers one at a time, leader last` +
       (plan.rollout.soakBetweenNodesMs ? `, soak ${formatDuration(plan.rollout.soakBetweenNodesMs)}` : ''),
   );
+  if (plan.rollout.windowStart || plan.rollout.windowEnd) {
+    out.push(`- Window: ${plan.rollout.windowStart ?? '…'} → ${plan.rollout.windowEnd ?? '…'}`);
+  }
+  out.push(`- Pre-flight checks: ${plan.checks.preflight.map((c) => `\`${c}\``).join(', ') || 'none'}`);
   out.push(`- Checks between stages: ${plan.checks.between.map((c) => `\`${c}\``).join(', ') || 'none'}`);
   out.push(`- Checks after each node: ${plan.checks.afterNode.map((c) => `\`${c}\``).join(', ') || 'none'}`);
   for (const hook of plan.notify ?? []) {
@@ -24,6 +28,14 @@ export function renderPlanMarkdown(plan: Plan): string {
     );
   }
   for (const w of plan.warnings) out.push(`- **Warning:** ${w}`);
+  if (plan.variables.length > 0) {
+    out.push('', '## Variables', '', '| Name | Value | Source |', '|---|---|---|');
+    for (const v of plan.variables) {
+      out.push(
+        `| \`${v.name}\` | \`${v.value.replaceAll('|', '\\|')}\`${v.secret ? ' (secret)' : ''} | ${v.source} |`,
+      );
+    }
+  }
   out.push('', '## Order', '', '| # | Node | Role | Batch | Why |', '|---|---|---|---|---|');
   for (const n of plan.nodes) {
     out.push(

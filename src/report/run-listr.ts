@@ -175,7 +175,8 @@ class PausableRenderer extends DefaultRenderer {
 
   pause(): void {
     // Draw the tree once more and leave it on screen: the operator answers with it in view.
-    if (!this.paused) super.update();
+    // (render() sets the updater up asynchronously: before that there is nothing drawn to keep.)
+    if (!this.paused && (this as unknown as { updater?: unknown }).updater) super.update();
     this.paused = true;
     this.stepAside();
   }

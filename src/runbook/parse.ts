@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError, type Problem } from '../errors.js';
 import { isErrorProblem, sortProblems } from '../shared/problems.js';
-import type { DocPath } from '../source/doc-path.js';
+import { type DocPath, formatPath } from '../source/doc-path.js';
 import { createProblem, readScalarSource } from '../source/locate-path.js';
 import { parseYamlSource } from '../source/parse-yaml.js';
 import { type DecodeOptions, decodeSource, readSourceFile } from '../source/read-source.js';
+import { salvageData } from '../source/salvage-data.js';
 import { type ValidateOptions, validateYamlSource } from '../source/validate-yaml.js';
 import { type Env, normalizeRunbook } from './normalize.js';
 import { runRules } from './rules.js';
@@ -57,15 +58,25 @@ export function checkRunbookText(
 
   const validated = validateYamlSource(source, rawRunbook, RUNBOOK_MESSAGES);
   const problems = [...parsed.problems, ...validated.problems.map(explainVersion)];
-  if (!validated.data) return { ok: false, problems: sortProblems(problems) };
+  // Invalid fields taken out, the rules still run: every problem is reported in one pass.
+  const salvaged = validated.data ? undefined : salvageData(rawRunbook, source.data);
+  const checked = validated.data ?? salvaged?.data;
+  if (!checked) return { ok: false, problems: sortProblems(problems) };
+  const removed = (salvaged?.removed ?? []).map(formatPath);
+  const seen = new Set(problems.map((p) => `${p.path}\n${p.message}`));
 
   runRules(
-    validated.data,
+    checked,
     (path, message, problemOptions) => {
+      const at = formatPath(path);
+      // A rule about a field already reported as invalid would only repeat it.
+      if (removed.some((r) => at === r || at.startsWith(`${r}.`) || at.startsWith(`${r}[`))) return;
+      if (seen.has(`${at}\n${message}`)) return;
       problems.push(createProblem(source, path, message, problemOptions));
     },
     (path) => readScalarSource(source, path),
   );
+  if (!validated.data) return { ok: false, problems: sortProblems(problems) };
   if (problems.some(isErrorProblem)) return { ok: false, problems: sortProblems(problems) };
 
   const runbook = normalizeRunbook(validated.data, {

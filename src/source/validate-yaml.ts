@@ -117,7 +117,11 @@ function describeIssue(
           ),
         ];
       }
-      return [at(`expected ${describeExpected(issue.expected)}, got ${describeValue(value)}`)];
+      return [
+        at(`expected ${describeExpected(issue.expected)}, got ${describeValue(value)}`, {
+          hint: issue.expected === 'string' ? hintColonInPlainScalar(value) : undefined,
+        }),
+      ];
     }
     case 'invalid_union': {
       if (issue.note === 'No matching discriminator' || issue.discriminator) {
@@ -234,4 +238,18 @@ function describeParent(parentPath: DocPath, data: unknown): string {
   if (typeof kind === 'string') return ` in this ${kind} stage`;
   if (parentPath.length === 0) return '';
   return ` in \`${formatPath(parentPath)}\``;
+}
+
+/**
+ * `- echo a: b` is YAML for the mapping {"echo a": "b"}: the `: ` inside an unquoted value starts
+ * a mapping. Show the value as it was meant, quoted.
+ */
+function hintColonInPlainScalar(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  if (entries.length !== 1) return undefined;
+  const [key, inner] = entries[0]!;
+  if (typeof inner === 'object' && inner !== null) return undefined;
+  const meant = `${key}: ${inner ?? ''}`.trimEnd();
+  return `the \`: \` in an unquoted value starts a mapping: quote the whole value, e.g. '${meant.replaceAll("'", "''")}'`;
 }

@@ -49,7 +49,7 @@ describe('drydock run, interactive, on a real terminal', () => {
       await tty.waitFor('❯ Retry the stage');
       await tty.send('Enter');
       await tty.waitFor('node2 › upgrade:', 120_000);
-      await tty.send('Down', 'Down', 'Down');
+      await tty.send('Down', 'Down', 'Down', 'Down', 'Down');
       await tty.waitFor('❯ Abort the run (resumable)');
       await tty.send('Enter');
       const code = await tty.exitCode(60_000);
@@ -66,5 +66,50 @@ describe('drydock run, interactive, on a real terminal', () => {
     const resumed = await runDrydock(['resume', run!.runId, '--yes', '--journal-dir', journals]);
     expect(resumed.exitCode, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
     expect((await nodeAvailability()).node2).toBe('Active');
+  });
+
+  it('keeps the tree in view at a prompt, stops asking on request, and acknowledges Ctrl-C at once', async () => {
+    await resetLab();
+    const runbook = writeRunbook(
+      dir,
+      'ctrl-c.yaml',
+      labRunbook({
+        targets: '{ names: [node2] }',
+        patch: ['echo patch-started', 'sleep 120', 'echo patch-finished'],
+      }),
+    );
+    const journals = `${dir}/runs-ctrl-c`;
+    const tty = await startTty(`node bin/drydock.js run ${runbook} --journal-dir ${journals}`, {
+      cwd: REPO,
+      cols: 160,
+      rows: 50,
+    });
+    try {
+      // The live tree (pre-flight included) stays above the prompt.
+      const atPrompt = await tty.waitFor(/Pre-flight checks[\s\S]*node2 › drain:/, 60_000);
+      expect(atPrompt).toMatch(/node2 \[1\/1\]/);
+      await tty.send('Down', 'Down');
+      await tty.waitFor("❯ Continue, and don't ask again in this run");
+      await tty.send('Enter');
+      // No prompt before patch: it starts by itself.
+      await tty.waitFor('patch-started', 120_000);
+      expect(await tty.screen()).not.toMatch(/node2 › patch: \d+ commands/);
+      await tty.send('C-c');
+      // Acknowledged while the 120 s sleep still runs, not when the stage ends.
+      const acked = await tty.waitFor('received: stopping at the next safe point', 60_000);
+      expect(acked).not.toContain('patch-finished');
+      // Again: the running command is cancelled, so the 120 s sleep never finishes.
+      await tty.send('C-c');
+      const code = await tty.exitCode(60_000);
+      const screen = await tty.screen();
+      expect(code, screen).not.toBe(0);
+      expect(screen).not.toContain('patch-finished');
+      expect(screen).toMatch(/drydock resume \S+/);
+    } finally {
+      await tty.kill();
+    }
+    // Stopped mid-node: the node stays drained for the resume.
+    expect((await nodeAvailability()).node2).toBe('Drain');
+    await resetLab();
   });
 });

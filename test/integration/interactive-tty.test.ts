@@ -51,6 +51,11 @@ describe('interactive run in a real terminal', () => {
     expect(tree).toContain('✔ Pre-flight checks');
     expect(tree).toMatch(/◼ node2 \[2\/3\] worker/);
 
+    // While the prompt is up, the tree (pre-flight included) stays in view above it.
+    const atPrompt = await t.waitFor('node1 › patch: run stage 2 of 3. Run it?');
+    expect(atPrompt).toMatch(
+      /✔ Pre-flight checks[\s\S]*node1 \[1\/3\] worker[\s\S]*node1 › patch: run stage 2 of 3\. Run it\?/,
+    );
     await continueAt('node1 › patch: run stage 2 of 3');
     await continueAt('node1 › activate: activate stage 3 of 3');
     await continueAt('node2 › drain: drain stage 1 of 3');
@@ -70,7 +75,7 @@ describe('interactive run in a real terminal', () => {
     await continueAt('node2 › activate: activate stage 3 of 3');
     await t.waitFor('node3 › drain: drain stage 1 of 3. Run it?');
     expect(await t.screen()).toMatch(/✔ node2 › patch failed: .* Retry the stage/);
-    await t.send('Down', 'Down', 'Down');
+    await t.send('Down', 'Down', 'Down', 'Down', 'Down');
     await t.waitFor('❯ Abort the run (resumable)');
     await t.send('Enter');
 

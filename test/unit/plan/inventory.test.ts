@@ -126,3 +126,14 @@ describe('inventory rules', () => {
     );
   });
 });
+
+describe('the inventory format in the README', () => {
+  it('is a valid inventory, field for field', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile('README.md', 'utf8');
+    const block = /\*\*The inventory format\*\*[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const result = checkInventoryText(block!, 'README.md');
+    expect(result.ok, result.ok ? '' : formatProblems(result.problems)).toBe(true);
+  });
+});

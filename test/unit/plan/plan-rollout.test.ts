@@ -236,4 +236,36 @@ describe('planRollout: hazards it names', () => {
       ),
     ).toEqual([]);
   });
+
+  it('warns about a variable whose environment variable is unset, secret or not, and shows it unset', () => {
+    const rb = runbookFrom(
+      FIVE_STAGES.replace(
+        'stages:',
+        'variables:\n  token: { env: DRYDOCK_TEST_TOKEN, secret: true }\n  mirror: { env: DRYDOCK_TEST_MIRROR }\nstages:',
+      ),
+    );
+    const plan = planRollout(rb, cluster([manager('m1', true), node('w1')]));
+    expect(plan.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(
+          'variable `token` (secret) has no value: environment variable $DRYDOCK_TEST_TOKEN is not set',
+        ),
+        expect.stringContaining(
+          'variable `mirror` has no value: environment variable $DRYDOCK_TEST_MIRROR is not set',
+        ),
+      ]),
+    );
+    expect(plan.variables.find((v) => v.name === 'token')?.value).toBe('<unset: $DRYDOCK_TEST_TOKEN>');
+  });
+
+  it('gives the Markdown plan the window, the pre-flight checks and the variables, like the text plan', () => {
+    const rb = runbookFrom(
+      FIVE_STAGES.replace('stages:', 'variables:\n  mirror: "a|b"\nstages:') +
+        '\nrollout: { window: { start: "2026-11-28T23:00:00Z", end: "2026-11-29T03:00:00Z" } }\n',
+    );
+    const md = renderPlanMarkdown(planRollout(rb, cluster([manager('m1', true), node('w1')])));
+    expect(md).toContain('- Window: 2026-11-28T23:00:00.000Z → 2026-11-29T03:00:00.000Z');
+    expect(md).toMatch(/- Pre-flight checks: `\S+`/);
+    expect(md).toContain('| `mirror` | `a\\|b` | runbook |');
+  });
 });

@@ -108,10 +108,29 @@ describe('parseRunbookText: schema messages', () => {
   });
 
   it('explains durations', () => {
-    const [problem] = expectProblems(
+    const problems = expectProblems(
       buildRunbookYaml('', 'stages:\n  - kind: drain\n    timeout: ten minutes\n'),
     );
+    const problem = problems.find((p) => p.path === 'stages[0].timeout');
     expect(problem?.message).toBe('expected a duration like 30s, 10m, 1h30m or 500ms, got `ten minutes`');
+    // Reported in the same pass: the rules ran on the rest of the runbook.
+    expect(problems.map((p) => p.message)).toContain('the node is drained and never re-activated');
+  });
+
+  it('reports schema problems and cross-reference problems in one pass', () => {
+    const problems = expectProblems(
+      buildRunbookYaml(
+        'rollout:\n  concurrency: two\n',
+        'stages:\n  - { kind: drain, name: drain, timeout: soon }\n  - { kind: run, name: patch, commands: ["echo ${nope}"], sudo: maybe }\n  - { kind: activate, name: patch }\n',
+      ),
+    );
+    const paths = problems.map((p) => p.path);
+    // Three schema problems and two rule problems (an unknown variable, a duplicate stage name).
+    expect(paths).toEqual(
+      expect.arrayContaining(['rollout.concurrency', 'stages[0].timeout', 'stages[1].sudo']),
+    );
+    expect(problems.map((p) => p.message).join('\n')).toMatch(/nope/);
+    expect(problems.map((p) => p.message).join('\n')).toMatch(/patch/);
   });
 
   it('explains wrong types', () => {
