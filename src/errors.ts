@@ -15,6 +15,8 @@ export const ExitCode = {
   refused: 3,
   /** Interrupted by SIGINT/SIGTERM at a safe point; resumable. */
   interrupted: 130,
+  /** The maintenance window ended: stopped between nodes as planned; resume in the next window (EX_TEMPFAIL). */
+  windowEnded: 75,
   /** A bug in drydock. */
   internal: 70,
 } as const;
@@ -25,8 +27,9 @@ export const EXIT_CODE_MEANINGS: Record<keyof typeof ExitCode, string> = {
   ok: 'ok',
   failed: 'halted/unhealthy/invalid',
   usage: 'usage',
-  refused: 'refused for safety (lock, quorum, host key)',
+  refused: 'refused for safety (lock, quorum, host key, window closed)',
   interrupted: 'interrupted (resumable)',
+  windowEnded: "stopped at the window's end as planned (resume in the next window)",
   internal: 'internal error (a bug: please report it)',
 };
 
@@ -119,8 +122,13 @@ const HALT_EXIT_CODES: { [K in HaltKind]: ExitCodeValue } = {
   refused: ExitCode.refused,
 };
 
+/** Why an `interrupted` run stopped: a signal, or the maintenance window's end (a planned stop). */
+export type StopReason = 'signal' | 'window-end';
+
 export interface HaltErrorOptions<Evidence> extends DrydockErrorOptions {
   kind?: HaltKind;
+  /** Only for `interrupted`: default `signal`. */
+  stopReason?: StopReason;
   /** The node and stage it stopped at; empty when the run stopped before or between nodes. */
   node?: string;
   stage?: string;
@@ -136,6 +144,7 @@ export class HaltError<Evidence = unknown> extends DrydockError {
   readonly code = 'DRYDOCK_HALTED';
   readonly exitCode: ExitCodeValue;
   readonly kind: HaltKind;
+  readonly stopReason: StopReason;
   readonly node: string;
   readonly stage: string;
   readonly evidence: Evidence | undefined;
@@ -143,10 +152,14 @@ export class HaltError<Evidence = unknown> extends DrydockError {
   constructor(message: string, options: HaltErrorOptions<Evidence> = {}) {
     super(message, options);
     this.kind = options.kind ?? 'halted';
+    this.stopReason = options.stopReason ?? 'signal';
     this.node = options.node ?? '';
     this.stage = options.stage ?? '';
     this.evidence = options.evidence;
-    this.exitCode = HALT_EXIT_CODES[this.kind];
+    this.exitCode =
+      this.kind === 'interrupted' && this.stopReason === 'window-end'
+        ? ExitCode.windowEnded
+        : HALT_EXIT_CODES[this.kind];
   }
 }
 

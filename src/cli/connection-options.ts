@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import type { ConnectionUsed } from '../executor/journal-read.js';
 import { parseRunbookText } from '../runbook/parse.js';
 import type { Runbook } from '../runbook/types.js';
 
@@ -51,4 +52,55 @@ export function defaultConnection(): Runbook['connection'] {
     'version: 1\nname: defaults\nstages: [{ kind: pause, duration: 1s }]\n',
     '<defaults>',
   ).connection;
+}
+
+/** What the journal keeps of a run's connection (no secrets: addresses and paths). */
+export function describeConnectionUsed(
+  connection: Runbook['connection'] & { dockerHost?: string },
+): ConnectionUsed {
+  const { ssh, docker } = connection;
+  return {
+    via: docker.via,
+    managers: docker.managers,
+    ...(connection.dockerHost ? { dockerHost: connection.dockerHost } : {}),
+    ...(docker.host ? { host: docker.host } : {}),
+    sshUser: ssh.user,
+    sshPort: ssh.port,
+    ...(ssh.identityFile ? { identityFile: ssh.identityFile } : {}),
+    knownHosts: ssh.knownHosts,
+    hostKeyPolicy: ssh.hostKeyPolicy,
+    sshConfig: ssh.sshConfig,
+  };
+}
+
+/** Connection settings rebuilt from a journal, so `unlock --run` reaches the cluster that run used. */
+export function connectionFromJournal(used: ConnectionUsed): Runbook['connection'] {
+  const base = defaultConnection();
+  return {
+    ssh: {
+      ...base.ssh,
+      user: used.sshUser,
+      port: used.sshPort,
+      knownHosts: used.knownHosts,
+      hostKeyPolicy: used.hostKeyPolicy,
+      sshConfig: used.sshConfig,
+      ...(used.identityFile ? { identityFile: used.identityFile } : {}),
+    },
+    docker: {
+      ...base.docker,
+      via: used.via,
+      managers: used.managers,
+      ...(used.host ? { host: used.host } : {}),
+    },
+  };
+}
+
+/** One line for people: "manager 10.0.0.11 (ssh root@)", or the Docker host. */
+export function describeClusterAddress(used: ConnectionUsed | undefined): string {
+  if (!used) return 'unknown (journal from an older drydock)';
+  if (used.dockerHost) return used.dockerHost;
+  if (used.via === 'tcp' && used.host) return used.host;
+  return used.managers.length
+    ? `manager ${used.managers.join(', ')} (ssh ${used.sshUser}@, port ${used.sshPort})`
+    : 'DOCKER_HOST';
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { describeExitCodes, ExitCode, InvalidInputError, isDrydockError } from '../errors.js';
+import { describeExitCodes, ExitCode, InvalidInputError, isDrydockError, UsageError } from '../errors.js';
 import { escapeControl } from '../shared/escape-control.js';
 import { formatProblems } from '../shared/problems.js';
 import type { CliIo } from './io.js';
@@ -79,6 +79,7 @@ Examples:
       .description('preview the exact plan (order, commands, checks) without touching anything')
       .argument('<runbook>', 'runbook file')
       .option('--inventory <file>', 'plan offline against a YAML description of the cluster')
+      .option('--journal-dir <dir>', 'where run journals are (to name the run that drained a node)')
       .addOption(
         new Option('--format <format>', 'output format')
           .choices(['text', 'json', 'markdown'])
@@ -97,7 +98,8 @@ Examples:
       .option('-y, --yes', 'unattended: no prompts (also when stdin is not a TTY)')
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)')
-      .option('--force <reason>', 'start even if pre-flight checks fail; the reason is journaled')
+      .option('--force-preflight <reason>', 'start even if pre-flight checks fail; the reason is journaled')
+      .option('--force <reason>', 'older spelling of --force-preflight')
       .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   ).action(async (runbook: string, opts) => {
     const { runCommand } = await import('./commands/run.js');
@@ -112,12 +114,33 @@ Examples:
       .option('-y, --yes', 'unattended: no prompts')
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals are')
-      .option('--force', 'resume even if the runbook changed since the run started')
+      .option(
+        '--force-preflight <reason>',
+        'go on even if the pre-flight fails again (a run started with it needs it too); journaled',
+      )
+      .option(
+        '--accept-runbook-change',
+        'resume even if the runbook changed since the run started (a moved rollout.window needs no flag)',
+      )
+      .option('--force', 'older spelling of --accept-runbook-change (with a value: ambiguous, refused)')
+      .option(
+        '--window <start/end>',
+        "resume in this window instead of the runbook's rollout.window (ISO 8601 with zone; a side may be empty)",
+      )
       .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
-  ).action(async (runId: string, opts) => {
-    const { resumeCommand } = await import('./commands/resume.js');
-    setExit(await resumeCommand(runId, opts, io));
-  });
+  )
+    // `resume RUN --force "reason"` (the run flag's habit) must get a clear message, not "too many arguments".
+    .allowExcessArguments(true)
+    .action(async (runId: string, opts, cmd: Command) => {
+      const extra = cmd.args.slice(1);
+      if (extra.length > 0 && !opts.force) {
+        throw new UsageError(`resume takes one run id; unexpected: ${extra.join(' ')}`);
+      }
+      const { resumeCommand } = await import('./commands/resume.js');
+      setExit(
+        await resumeCommand(runId, { ...opts, ...(extra.length ? { force: extra.join(' ') } : {}) }, io),
+      );
+    });
 
   program
     .command('runs')
@@ -160,6 +183,11 @@ Examples:
       .command('unlock')
       .description('release the cluster lock (asks for confirmation)')
       .option('--runbook <file>', 'take connection settings from a runbook')
+      .option(
+        '--run <run-id>',
+        'reach the cluster as that run did (default without --runbook/--manager: the latest run that kept the lock)',
+      )
+      .option('--journal-dir <dir>', 'where run journals are')
       .option('-y, --yes', 'do not ask'),
   ).action(async (opts) => {
     const { unlockCommand } = await import('./commands/unlock.js');

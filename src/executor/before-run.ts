@@ -15,6 +15,8 @@ export interface BeforeRunContext {
   clock: Clock;
   state: RunCheckState;
   force?: string;
+  /** Why an earlier session of this run forced its pre-flight (a resume names it when refusing). */
+  forcedBefore?: string;
   emit(event: RunEvent): void;
   at(): string;
 }
@@ -67,8 +69,12 @@ export async function runPreflight(ctx: BeforeRunContext): Promise<void> {
     at: ctx.at(),
   });
   if (failed.length > 0 && !ctx.force) {
+    // Name the override: a resumed forced run fails the same pre-flight again.
+    const override = ctx.forcedBefore
+      ? `this run was started with --force-preflight ${JSON.stringify(ctx.forcedBefore)}: resume it with --force-preflight REASON`
+      : 'to start anyway: --force-preflight REASON (journaled)';
     throw new HaltError<HaltEvidence>(
-      `the cluster is not healthy before the run: ${failed.map((f) => `${f.check}${f.node ? `@${f.node}` : ''}: ${f.message}`).join('; ')}`,
+      `the cluster is not healthy before the run: ${failed.map((f) => `${f.check}${f.node ? `@${f.node}` : ''}: ${f.message}`).join('; ')} (${override})`,
       { kind: 'refused', stage: 'pre-flight', evidence: { failedChecks: failed } },
     );
   }

@@ -1,4 +1,5 @@
 import type { Baseline, CheckResult } from '../checks/types.js';
+import type { StopReason } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import type { CommandResult } from '../transport/types.js';
 
@@ -43,7 +44,17 @@ export type RunEvent =
     }
   | { type: 'node-end'; node: string; availabilityAfter: string; at: string }
   | { type: 'halt'; report: HaltReport; at: string }
-  | { type: 'interrupted'; node: string | null; stage: string | null; resumeCommand: string; at: string }
+  | {
+      type: 'interrupted';
+      node: string | null;
+      stage: string | null;
+      resumeCommand: string;
+      /** Absent in older journals: a signal. `window-end` is a planned stop between nodes. */
+      reason?: StopReason;
+      /** What the operator reads, e.g. "window ended at …: stopped after finishing node2 as planned". */
+      message?: string;
+      at: string;
+    }
   /** Something went wrong beside the run (e.g. a webhook could not be delivered); the run goes on. */
   | { type: 'warning'; source: 'notify'; message: string; at: string }
   | { type: 'run-end'; runId: string; outcome: RunOutcome; durationMs: number; at: string };

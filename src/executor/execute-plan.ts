@@ -27,7 +27,7 @@ import type {
   StageOutcome,
 } from './events.js';
 import { buildHaltReport, describeFailure, type RunHalt } from './halt-report.js';
-import { acquireLock, releaseLock } from './lock.js';
+import { acquireLock, noteLock, releaseLock } from './lock.js';
 import { LockHeartbeat } from './lock-heartbeat.js';
 import { SecretMask } from './output-mask.js';
 import type { CheckRunnerPort, ClusterPort, RunCheckState } from './ports.js';
@@ -111,6 +111,7 @@ class Executor {
       clock: options.clock,
       state: this.state,
       ...(options.force ? { force: options.force } : {}),
+      ...(options.progress.forcedPreflight ? { forcedBefore: options.progress.forcedPreflight } : {}),
       emit: (event) => this.emit(event),
       at: () => this.at(),
     };
@@ -242,6 +243,8 @@ class Executor {
         node: halt.node || null,
         stage: halt.stage || null,
         resumeCommand: this.o.resumeCommand,
+        reason: halt.stopReason,
+        ...(halt.stopReason === 'window-end' ? { message: halt.message } : {}),
         at: this.at(),
       });
     } else {
@@ -251,6 +254,8 @@ class Executor {
     if (lockTaken) {
       if (halt.kind === 'refused' && this.nothingChanged()) {
         await this.releaseLock();
+      } else if (halt.stopReason === 'window-end') {
+        await this.notePausedLock();
       } else {
         this.emit({ type: 'lock', action: 'kept', owner: this.o.lock.owner, at: this.at() });
       }
@@ -263,6 +268,21 @@ class Executor {
   private nothingChanged(): boolean {
     const p = this.o.progress;
     return p.drainedByRun.size === 0 && Object.keys(p.doneStages).length === 0;
+  }
+
+  /**
+   * Across nights the lock stays held (the cluster is mid-rollout), labelled as paused so
+   * `unlock` and `plan` say why; `resume` adopts it and the heartbeat's renewal drops the note.
+   */
+  private async notePausedLock(): Promise<void> {
+    this.heartbeat?.stop();
+    const note = `paused at the window's end (${this.at()}) until the next window: ${this.o.resumeCommand}`;
+    try {
+      await noteLock(await this.o.cluster.swarm(), this.o.runId, note);
+    } catch {
+      // The lock is still held; only the note is missing.
+    }
+    this.emit({ type: 'lock', action: 'kept', owner: this.o.lock.owner, at: this.at() });
   }
 
   private async releaseLock(): Promise<void> {

@@ -13,11 +13,29 @@ export interface JournalHeader {
   /** Absolute path of the runbook, so `resume` works from any working directory. */
   runbookFile: string;
   runbookHash: string;
+  /** The runbook's hash without its window (absent in older journals): a moved window is no change. */
+  runbookHashOutsideWindow?: string;
   startedAt: string;
   /** Connection settings needed to resume (no secrets: paths and addresses only). */
   connection: Record<string, unknown>;
+  /** The connection the run used, runbook and flags together (absent in older journals). */
+  cluster?: ConnectionUsed;
   user: string;
   host: string;
+}
+
+/** How a run reached the cluster: addresses and file paths only, never a secret. */
+export interface ConnectionUsed {
+  via: 'ssh' | 'tcp' | 'env';
+  managers: string[];
+  dockerHost?: string;
+  host?: string;
+  sshUser: string;
+  sshPort: number;
+  identityFile?: string;
+  knownHosts: string;
+  hostKeyPolicy: 'strict' | 'accept-new' | 'insecure-ignore';
+  sshConfig: boolean;
 }
 
 export type JournalLine = (JournalHeader | RunEvent) & { seq: number };

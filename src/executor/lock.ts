@@ -16,6 +16,8 @@ export interface LockInfo {
   runId: string;
   acquiredAt: string;
   expiresAt: string;
+  /** Why a held lock is idle, e.g. "paused at the window's end … until the next window". */
+  note?: string;
 }
 
 export async function readLock(swarm: SwarmApi): Promise<LockInfo | undefined> {
@@ -28,6 +30,7 @@ export async function readLock(swarm: SwarmApi): Promise<LockInfo | undefined> {
     runId: config.labels['drydock.run-id'] ?? 'unknown',
     acquiredAt: config.labels['drydock.acquired-at'] ?? 'unknown',
     expiresAt: config.labels['drydock.expires-at'] ?? 'unknown',
+    ...(config.labels['drydock.note'] ? { note: config.labels['drydock.note'] } : {}),
   };
 }
 
@@ -91,6 +94,20 @@ export async function renewLock(
   return { renewed: true, lock };
 }
 
+/** Label the lock of `runId` with a note (kept until the next renewal rewrites the labels). */
+export async function noteLock(swarm: SwarmApi, runId: string, note: string): Promise<boolean> {
+  const existing = await readLock(swarm);
+  if (!existing || existing.runId !== runId) return false;
+  await swarm.updateConfigLabels(existing.id, {
+    'drydock.owner': existing.owner,
+    'drydock.run-id': existing.runId,
+    'drydock.acquired-at': existing.acquiredAt,
+    'drydock.expires-at': existing.expiresAt,
+    'drydock.note': note,
+  });
+  return true;
+}
+
 /** Why a run no longer holds its lock, for the halt message. */
 export function describeLostLock(holder: LockInfo | undefined): string {
   return holder
@@ -109,7 +126,8 @@ function lockHeld(lock: LockInfo, now: number): LockHeldError {
   const stale = isLockExpired(lock, now);
   return new LockHeldError(
     `the cluster is locked by ${lock.owner} (run ${lock.runId}, since ${lock.acquiredAt}` +
-      `${stale ? `, STALE: expired ${lock.expiresAt}` : `, expires ${lock.expiresAt}`})`,
+      `${stale ? `, STALE: expired ${lock.expiresAt}` : `, expires ${lock.expiresAt}`})` +
+      (lock.note ? `: ${lock.note}` : ''),
     {
       hint: stale
         ? `the lock is stale; if that run is really gone, resume it (drydock resume ${lock.runId}) or release it with \`drydock unlock\``

@@ -25,24 +25,28 @@ export async function runRollout(
   const { plan, progress } = ctx;
   const managers = plan.nodes.filter((n) => n.role === 'manager');
   let first = true;
+  // The nodes the window-end stop names as finished ("stopped after finishing node2").
+  let lastBatch: string[] = [];
   for (const batch of plan.batches) {
     if (batch.role === 'manager') continue;
     const nodes = batch.nodes
       .map((name) => plan.nodes.find((n) => n.name === name)!)
       .filter((n) => !progress.doneNodes.has(n.name));
     if (nodes.length === 0) continue;
-    if (!first) await soak(ctx);
+    if (!first) await soak(ctx, lastBatch);
     first = false;
     await runBatch(nodes);
+    lastBatch = nodes.map((n) => n.name);
   }
   // Managers one at a time; the current leader always last (leadership can move mid-run).
   const remaining = managers.filter((n) => !progress.doneNodes.has(n.name));
   while (remaining.length > 0) {
     const next = await pickNextManager(ctx, remaining);
     remaining.splice(remaining.indexOf(next), 1);
-    if (!first) await soak(ctx);
+    if (!first) await soak(ctx, lastBatch);
     first = false;
     await runBatch([next]);
+    lastBatch = [next.name];
   }
 }
 
@@ -73,38 +77,51 @@ export async function pickNextManager(ctx: RolloutContext, remaining: PlannedNod
   return candidate;
 }
 
-async function soak(ctx: RolloutContext): Promise<void> {
+async function soak(ctx: RolloutContext, finished: string[]): Promise<void> {
   const ms = ctx.plan.rollout.soakBetweenNodesMs;
   if (ms > 0) {
     ctx.note(null, `soaking ${Math.round(ms / 1000)}s before the next node`);
     await ctx.clock.sleep(ms, ctx.stopSignal);
   }
-  stopAfterWindow(ctx.plan, ctx.clock.now());
+  stopAfterWindow(ctx.plan, ctx.clock.now(), finished);
 }
 
 /** Never start outside the maintenance window (a resume is a start too). */
 export function refuseOutsideWindow(plan: Plan, now: number): void {
-  const { windowStart, windowEnd } = plan.rollout;
-  if (windowStart && now < Date.parse(windowStart)) {
-    throw new HaltError(`the maintenance window opens at ${windowStart}; not starting before it`, {
-      kind: 'refused',
-      stage: 'window',
-    });
-  }
-  if (windowEnd && now > Date.parse(windowEnd)) {
-    throw new HaltError(`the maintenance window closed at ${windowEnd}; not starting`, {
-      kind: 'refused',
-      stage: 'window',
-    });
-  }
+  const closed = describeClosedWindow(plan.rollout, now);
+  if (closed) throw new HaltError(closed, { kind: 'refused', stage: 'window' });
 }
 
-/** Past the window's end no new node starts; the run stops resumable. */
-function stopAfterWindow(plan: Plan, now: number): void {
+/**
+ * Why the window is closed at `now` (when it opens, or when it closed, and how to override),
+ * or undefined while it is open. Shared by the executor and `resume`'s early check.
+ */
+export function describeClosedWindow(
+  window: { windowStart?: string; windowEnd?: string },
+  now: number,
+): string | undefined {
+  const { windowStart, windowEnd } = window;
+  const override = 'set rollout.window in the runbook or give `drydock resume … --window START/END`';
+  if (windowStart && now < Date.parse(windowStart)) {
+    return `the maintenance window opens at ${windowStart}; not starting before it (${override})`;
+  }
+  if (windowEnd && now > Date.parse(windowEnd)) {
+    return `the maintenance window closed at ${windowEnd}; not starting (for the next window: ${override})`;
+  }
+  return undefined;
+}
+
+/**
+ * Past the window's end no new node starts: a planned stop after the finished batch, not a
+ * crash (its own exit code; `resume` continues in the next window).
+ */
+function stopAfterWindow(plan: Plan, now: number, finished: string[]): void {
   const end = plan.rollout.windowEnd;
   if (end && now > Date.parse(end)) {
-    throw new HaltError(`the maintenance window ended at ${end}: not starting another node`, {
+    const after = finished.length ? `after finishing ${finished.join(', ')} ` : '';
+    throw new HaltError(`window ended at ${end}: stopped ${after}as planned`, {
       kind: 'interrupted',
+      stopReason: 'window-end',
     });
   }
 }

@@ -1,5 +1,5 @@
 import type { Baseline } from '../checks/types.js';
-import { JournalError } from '../errors.js';
+import { JournalError, type StopReason } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import type { SwarmNode } from '../transport/types.js';
 import type { RunEvent } from './events.js';
@@ -26,6 +26,10 @@ export interface RunProgress {
   /** The last stage that failed or was interrupted, if any. */
   stoppedAt: { node: string; stage: string; reason: string } | undefined;
   outcome: 'succeeded' | 'halted' | 'interrupted' | 'refused' | 'running' | 'unknown';
+  /** The reason of the first `--force-preflight` that overrode a failed pre-flight. */
+  forcedPreflight?: string;
+  /** Set when the last stop was `interrupted`: by a signal or at the window's end. */
+  stopReason?: StopReason;
   lockOwner: string | undefined;
 }
 
@@ -51,6 +55,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
     case 'run-start':
       progress.plan ??= event.plan;
       progress.outcome = 'running';
+      delete progress.stopReason;
       break;
     case 'baseline':
       progress.baseline ??= event.baseline;
@@ -96,6 +101,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       break;
     case 'interrupted':
       progress.outcome = 'interrupted';
+      progress.stopReason = event.reason ?? 'signal';
       if (event.node && event.stage) {
         progress.stoppedAt = { node: event.node, stage: event.stage, reason: 'interrupted' };
       }
@@ -107,6 +113,8 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       progress.outcome = event.outcome;
       break;
     case 'preflight':
+      if (event.forced) progress.forcedPreflight ??= event.forced;
+      break;
     case 'output':
     case 'command':
     case 'checks':

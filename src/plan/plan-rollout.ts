@@ -285,7 +285,8 @@ function planNode(
       `was ${node.availability} before the run: drydock will not re-activate it (it stays ${node.availability})`,
     );
   }
-  if (node.state !== 'ready') notes.push(`state is ${node.state}: pre-flight will refuse unless --force`);
+  if (node.state !== 'ready')
+    notes.push(`state is ${node.state}: pre-flight will refuse unless --force-preflight`);
   const scope: StageScope = {
     variables: runbook.variables,
     node,

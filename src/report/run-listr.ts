@@ -466,7 +466,9 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
       for (const line of formatHaltReport(halt))
         out(line.startsWith('HALT') ? `\u001b[31m${line}\u001b[0m` : `  ${line}`);
     }
-    if (interrupted) out(`\nINTERRUPTED: resume with: ${interrupted.resumeCommand}`);
+    if (interrupted?.reason === 'window-end') {
+      out(`\nWINDOW END: ${interrupted.message ?? ''}; in the next window: ${interrupted.resumeCommand}`);
+    } else if (interrupted) out(`\nINTERRUPTED: resume with: ${interrupted.resumeCommand}`);
     for (const warning of warnings) out(`warning: ${warning}`);
     if (end) out(`\nrun ${end.runId} ${end.outcome} after ${formatDuration(end.durationMs)}`);
   }

@@ -156,6 +156,14 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
         return;
       case 'interrupted': {
         const where = event.node ? ` at ${event.node}${event.stage ? ` › ${event.stage}` : ''}` : '';
+        if (event.reason === 'window-end') {
+          // A planned stop, not a crash: say so, and how the next window continues.
+          write(
+            event.at,
+            `${paint(33, 'WINDOW END')} ${event.message ?? ''}; in the next window: ${event.resumeCommand}`,
+          );
+          return;
+        }
         write(event.at, `${paint(33, 'INTERRUPTED')}${where}; resume with: ${event.resumeCommand}`);
         return;
       }

@@ -9,7 +9,7 @@ import { salvageData } from '../source/salvage-data.js';
 import { type ValidateOptions, validateYamlSource } from '../source/validate-yaml.js';
 import { type Env, normalizeRunbook } from './normalize.js';
 import { runRules } from './rules.js';
-import { CHECK_NAMES, rawRunbook } from './schema.js';
+import { CHECK_NAMES, type ParsedRunbook, rawRunbook } from './schema.js';
 import type { Runbook } from './types.js';
 
 /**
@@ -84,7 +84,14 @@ export function checkRunbookText(
     hash: hashSource(input),
     env: options.env ?? process.env,
   });
+  runbook.hashOutsideWindow = hashSource(JSON.stringify(withoutWindow(validated.data)));
   return { ok: true, runbook, warnings: sortProblems(problems) };
+}
+
+/** The parsed runbook minus `rollout.window`: moving the window to the next night is not a change. */
+function withoutWindow(data: ParsedRunbook): ParsedRunbook {
+  const { window: _window, ...rollout } = data.rollout;
+  return { ...data, rollout };
 }
 
 function explainVersion(problem: Problem): Problem {

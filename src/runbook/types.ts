@@ -11,6 +11,8 @@ export interface Runbook {
   file: string;
   /** sha256 of the file's bytes: resume refuses a runbook that changed. */
   hash: string;
+  /** sha256 of the parsed runbook without `rollout.window`: resume accepts a moved window. */
+  hashOutsideWindow?: string;
   name: string;
   description?: string;
   targets: ParsedRunbook['targets'];

@@ -1,24 +1,34 @@
 import { UsageError } from '../../errors.js';
+import { defaultJournalDir } from '../../executor/journal.js';
+import { isLockExpired, type LockInfo, readLock } from '../../executor/lock.js';
 import { planRollout } from '../../plan/plan-rollout.js';
-import type { ClusterFacts } from '../../plan/types.js';
+import type { ClusterFacts, Plan } from '../../plan/types.js';
 import { renderPlanMarkdown } from '../../report/plan-markdown.js';
 import { renderPlanText } from '../../report/plan-text.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
 import type { Runbook } from '../../runbook/types.js';
+import { escapeControl } from '../../shared/escape-control.js';
 import type { ConnectionFlags } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectWith } from './connect.js';
+import { describeRun, findDrainingRun } from './run-history.js';
 
 export interface PlanOptions extends ConnectionFlags {
   inventory?: string;
   format?: 'text' | 'json' | 'markdown';
+  journalDir?: string;
 }
 
 /** `drydock plan`: the dry-run preview. Reads facts (offline or read-only), changes nothing. */
 export async function planCommand(runbookPath: string, options: PlanOptions, io: CliIo): Promise<number> {
   const runbook = await parseRunbookFile(runbookPath);
-  const facts = await loadClusterFacts(runbook, options, io);
+  let lock: LockInfo | undefined;
+  const facts = await loadClusterFacts(runbook, options, io, (found) => {
+    lock = found;
+  });
   const plan = planRollout(runbook, facts, { now: Date.now() });
+  if (!options.inventory)
+    await explainEarlierRuns(plan, lock, options.journalDir ?? defaultJournalDir(io.env));
   const format = options.format ?? 'text';
   if (format === 'json') io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
   else if (format === 'markdown') io.stdout(renderPlanMarkdown(plan));
@@ -31,6 +41,7 @@ export async function loadClusterFacts(
   runbook: Runbook,
   options: PlanOptions,
   io: CliIo,
+  onLock?: (lock: LockInfo | undefined) => void,
 ): Promise<ClusterFacts> {
   if (options.inventory) {
     if (options.dockerHost || options.manager?.length) {
@@ -45,8 +56,37 @@ export async function loadClusterFacts(
     hint: 'or plan offline: --inventory FILE (e.g. fixtures/inventory/example.yaml)',
   });
   try {
-    return await readClusterFacts(await cluster.swarm());
+    const swarm = await cluster.swarm();
+    if (onLock) onLock(await readLock(swarm));
+    return await readClusterFacts(swarm);
   } finally {
     await cluster.close();
+  }
+}
+
+/**
+ * After a stopped run the plan sees drained nodes and a held lock: name the run that drained
+ * each node (from the journals) and who holds the lock, so nobody has to guess.
+ */
+async function explainEarlierRuns(plan: Plan, lock: LockInfo | undefined, journalDir: string): Promise<void> {
+  if (lock) {
+    const stale = isLockExpired(lock, Date.now()) ? ', STALE' : '';
+    plan.warnings.push(
+      escapeControl(
+        `the cluster is locked by ${lock.owner} (run ${lock.runId}, since ${lock.acquiredAt}${stale})` +
+          `${lock.note ? `: ${lock.note}` : ''}; \`drydock run\` will refuse until it is resumed or released`,
+      ),
+    );
+  }
+  for (const node of plan.nodes) {
+    if (node.availabilityBefore !== 'drain') continue;
+    const run = await findDrainingRun(journalDir, node.name);
+    if (run) {
+      node.notes.push(
+        `drained by ${describeRun(run)}: continue it with \`drydock resume ${run.header.runId}\` (which re-activates it)`,
+      );
+    } else if (lock) {
+      node.notes.push(`no journal in ${journalDir} drained it; the lock holder's run ${lock.runId} may have`);
+    }
   }
 }

@@ -17,6 +17,9 @@ import type { CliIo } from '../io.js';
 export interface SessionFlags {
   yes?: boolean;
   json?: boolean;
+  /** Start despite a failed pre-flight; the reason is journaled. */
+  forcePreflight?: string;
+  /** `run --force REASON`: the older spelling of `--force-preflight`. */
   force?: string;
   lockTtl?: string;
 }
@@ -126,11 +129,13 @@ export async function runSession(args: {
       stopSignal: stop.signal,
       cancelSignal: cancel.signal,
       progress: args.progress,
-      ...(flags.force ? { force: flags.force } : {}),
+      ...(flags.forcePreflight ? { force: flags.forcePreflight } : {}),
       lock: { owner: operatorName(), ttlMs: args.lockTtlMs },
       resumeCommand: resumeCommandFor(args.runId, args.journalDir),
       journalFault: () => args.journal.fault(),
     });
+    // The window's end is a planned stop with its own code, not an interruption.
+    if (outcome === 'interrupted' && args.progress.stopReason === 'window-end') return ExitCode.windowEnded;
     return OUTCOME_EXIT[outcome];
   } finally {
     process.off('SIGINT', onSignal);
@@ -185,7 +190,7 @@ const MIN_LOCK_TTL_MS = 10_000;
  * Check every session flag before anything is touched (no connection, no journal yet):
  * a typo must cost nothing.
  */
-export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number } {
+export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number; forcePreflight?: string } {
   const text = flags.lockTtl ?? '2h';
   let ms = Number.NaN;
   try {
@@ -202,10 +207,19 @@ export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number }
       hint: 'e.g. --lock-ttl 90m or 2h; the lock is renewed while the run lives',
     });
   }
-  if (flags.force !== undefined && !flags.force.trim()) {
-    throw new UsageError('--force needs a reason (it is journaled)', {
-      hint: '--force "node3 is known bad"',
+  const forcePreflight = resolveForcePreflight(flags);
+  if (forcePreflight !== undefined && !forcePreflight.trim()) {
+    throw new UsageError('--force-preflight needs a reason (it is journaled)', {
+      hint: '--force-preflight "node3 is known bad"',
     });
   }
-  return { lockTtlMs: ms };
+  return { lockTtlMs: ms, ...(forcePreflight !== undefined ? { forcePreflight } : {}) };
+}
+
+/** `--force-preflight REASON`, or its older spelling `run --force REASON`; both at once is ambiguous. */
+function resolveForcePreflight(flags: SessionFlags): string | undefined {
+  if (flags.force !== undefined && flags.forcePreflight !== undefined) {
+    throw new UsageError('give --force-preflight REASON once (--force is its older spelling)');
+  }
+  return flags.forcePreflight ?? flags.force;
 }

@@ -5,7 +5,7 @@ import { readClusterFacts } from '../../executor/read-cluster-facts.js';
 import { emptyProgress } from '../../executor/run-progress.js';
 import { planRollout } from '../../plan/plan-rollout.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
-import type { ConnectionFlags } from '../connection-options.js';
+import { applyConnectionFlags, type ConnectionFlags, describeConnectionUsed } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectionFlagsForJournal, connectWith } from './connect.js';
 import { operatorName, runSession, type SessionFlags, validateSessionFlags } from './run-session.js';
@@ -17,7 +17,7 @@ export interface RunOptions extends ConnectionFlags, SessionFlags {
 /** `drydock run`: plan against the live cluster, then execute exactly that plan. */
 export async function runCommand(runbookPath: string, options: RunOptions, io: CliIo): Promise<number> {
   // Flags, runbook and journal directory first: nothing is connected to before they are sound.
-  const { lockTtlMs } = validateSessionFlags(options);
+  const { lockTtlMs, forcePreflight } = validateSessionFlags(options);
   const runbook = await parseRunbookFile(runbookPath);
   const journalDir = prepareJournalDir(options.journalDir ?? defaultJournalDir(io.env));
   const cluster = await connectWith(runbook.connection, options, io, {
@@ -32,8 +32,11 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
       // Absolute: `resume` may be typed in another directory.
       runbookFile: resolve(runbook.file),
       runbookHash: runbook.hash,
+      ...(runbook.hashOutsideWindow ? { runbookHashOutsideWindow: runbook.hashOutsideWindow } : {}),
       startedAt: new Date().toISOString(),
       connection: connectionFlagsForJournal(options),
+      // What it reached, flags and runbook together: `unlock --run` and `runs` name it.
+      cluster: describeConnectionUsed(applyConnectionFlags(runbook.connection, options, io.env)),
       user: operatorName(),
       host: hostname(),
     };
@@ -47,7 +50,7 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
       progress,
       journal,
       cluster,
-      flags: options,
+      flags: { ...options, ...(forcePreflight !== undefined ? { forcePreflight } : {}) },
       io,
       journalDir: options.journalDir,
       lockTtlMs,

@@ -3,6 +3,7 @@ import { defaultJournalDir, journalPath, listJournals } from '../../executor/jou
 import { replayJournalFile } from '../../executor/run-progress.js';
 import { reportPaths } from '../../report/run-report/outcome-text.js';
 import { escapeControl } from '../../shared/escape-control.js';
+import { describeClusterAddress } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 
 interface RunRow {
@@ -15,6 +16,8 @@ interface RunRow {
   nodes: number;
   /** The HTML report next to the journal, or how to rebuild it. */
   report: string;
+  /** Which cluster it reached (manager address or Docker host): `unlock --run` connects the same way. */
+  cluster: string;
 }
 
 /** `drydock runs`: every journal with its outcome and where it stopped. */
@@ -37,7 +40,7 @@ export async function runsCommand(
   for (const r of rows) {
     io.stdout(
       escapeControl(
-        `${r.runId}  ${r.outcome.padEnd(18)} ${r.nodesDone}/${r.nodes} nodes  ${r.stoppedAt.padEnd(20)} ${r.runbook}  ${r.report}`,
+        `${r.runId}  ${r.outcome.padEnd(18)} ${r.nodesDone}/${r.nodes} nodes  ${r.stoppedAt.padEnd(20)} ${r.runbook}  ${r.report}  via ${r.cluster}`,
       ) + '\n',
     );
   }
@@ -59,6 +62,7 @@ async function describeRun(dir: string, runId: string): Promise<RunRow> {
       nodesDone: p.doneNodes.size,
       nodes: p.plan?.nodes.length ?? 0,
       report,
+      cluster: describeClusterAddress(p.header.cluster),
     };
   } catch (error) {
     return {
@@ -70,6 +74,7 @@ async function describeRun(dir: string, runId: string): Promise<RunRow> {
       nodesDone: 0,
       nodes: 0,
       report,
+      cluster: '?',
     };
   }
 }

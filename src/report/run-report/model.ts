@@ -26,7 +26,15 @@ export interface RunModel {
   outcome: ReportOutcome;
   sessions: SessionModel[];
   halt: HaltReport | undefined;
-  interrupted: { node: string | null; stage: string | null; resumeCommand: string } | undefined;
+  interrupted:
+    | {
+        node: string | null;
+        stage: string | null;
+        resumeCommand: string;
+        /** `window-end`: a planned stop (its message says after which node). */
+        windowEnd?: string;
+      }
+    | undefined;
   /** Set when the journal ends without a run-end: where it stops. */
   truncated:
     | { seq: number; at: string; lastEvent: string; openStage?: { node: string; stage: string } }
@@ -288,13 +296,19 @@ const HANDLERS: Handlers = {
     });
   },
   interrupted: (b, e) => {
-    b.model.interrupted = { node: e.node, stage: e.stage, resumeCommand: e.resumeCommand };
+    const windowEnd = e.reason === 'window-end' ? (e.message ?? 'window ended') : undefined;
+    b.model.interrupted = {
+      node: e.node,
+      stage: e.stage,
+      resumeCommand: e.resumeCommand,
+      ...(windowEnd ? { windowEnd } : {}),
+    };
     b.model.resumeCommand = e.resumeCommand;
     b.model.markers.push({
       kind: 'interrupted',
       node: e.node,
       at: e.at,
-      label: 'interrupted (SIGINT/SIGTERM)',
+      label: windowEnd ?? 'interrupted (SIGINT/SIGTERM)',
     });
   },
   warning: (b, e) => {

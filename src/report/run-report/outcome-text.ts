@@ -23,6 +23,8 @@ export function describeOutcome(model: RunModel): string {
         ? `Halted on ${model.halt.node} at stage ${model.halt.stage}: ${model.halt.reason} (${nodes}).`
         : `Halted (${nodes}).`;
     case 'interrupted': {
+      if (model.interrupted?.windowEnd)
+        return `Stopped at the window's end: ${model.interrupted.windowEnd} (${nodes}).`;
       const where = model.interrupted?.node
         ? ` on ${model.interrupted.node}${model.interrupted.stage ? ` at stage ${model.interrupted.stage}` : ''}`
         : '';

@@ -404,6 +404,12 @@ describe('executePlan', () => {
     expect(await executePlan(b.options())).toBe('interrupted');
     expect(b.log.ofType('node-start').map((e) => e.node)).toEqual(['node2']);
     expect(b.swarm.node('node2').availability).toBe('active');
+    // A planned stop, journaled with its reason, not a bare interruption.
+    expect(b.log.ofType('interrupted')[0]).toMatchObject({
+      reason: 'window-end',
+      message: 'window ended at 2026-11-28T22:10:00.000Z: stopped after finishing node2 as planned',
+    });
+    expect(b.log.ofType('lock').at(-1)?.action).toBe('kept');
   });
 
   it('masks secret values that show up in command output', async () => {
