@@ -113,6 +113,10 @@ Examples:
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals are')
       .option('--force', 'resume even if the runbook changed since the run started')
+      .option(
+        '--redrain',
+        'drain again a node this run drained that is no longer drained (set active by hand, or re-joined with a new ID)',
+      )
       .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   ).action(async (runId: string, opts) => {
     const { resumeCommand } = await import('./commands/resume.js');

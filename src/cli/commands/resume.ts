@@ -11,6 +11,8 @@ import { runSession, type SessionFlags, validateSessionFlags } from './run-sessi
 export interface ResumeOptions extends ConnectionFlags, Omit<SessionFlags, 'force'> {
   journalDir?: string;
   force?: boolean;
+  /** Drain again a node this run drained that is no longer drained (unattended consent). */
+  redrain?: boolean;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface ResumeOptions extends ConnectionFlags, Omit<SessionFlags, 'forc
  * skipping what the journal says is done. The plan is the journaled one, so the order holds.
  */
 export async function resumeCommand(runId: string, options: ResumeOptions, io: CliIo): Promise<number> {
-  const { force, ...sessionFlags } = options;
+  const { force, redrain, ...sessionFlags } = options;
   const { lockTtlMs } = validateSessionFlags(sessionFlags);
   const journalDir = options.journalDir ?? defaultJournalDir(io.env);
   const progress = await replayJournalFile(journalDir, runId);
@@ -63,6 +65,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
       io,
       journalDir: options.journalDir,
       lockTtlMs,
+      ...(redrain ? { redrain } : {}),
     });
   } finally {
     await cluster.close();
