@@ -2,6 +2,7 @@ import { formatDuration } from '../shared/format-duration.js';
 import { quoteShellArg } from '../shared/shell-quote.js';
 import { waitUntil } from '../shared/wait-until.js';
 import type { PublishedPort, SwarmNode, SwarmService } from '../transport/types.js';
+import { waitForExpectedNodes } from './expected-nodes.js';
 import { netProber, type ProbeResult } from './probe.js';
 import type { CheckContext, CheckDefinition, CheckResult, NodeFacts } from './types.js';
 import { errorMessage, forEachNode, resultFor } from './util.js';
@@ -26,8 +27,11 @@ export const ingressPeersCheck: CheckDefinition<'ingress-peers'> = {
   name: 'ingress-peers',
   summary: "The ingress network's peer list, asked of every node's own engine, is the set of Ready nodes.",
   run: async (ctx, options) => {
-    const ready = ctx.nodes.filter((n) => n.state === 'ready');
-    return forEachNode(
+    // Never judged against a momentarily short node list: the expected nodes, or a failure naming them.
+    const expected = await waitForExpectedNodes(ctx, options.timeoutMs);
+    const ready = expected.ready;
+    const absent = missingNodesResult('ingress-peers', ctx, expected);
+    const perNode = await forEachNode(
       'ingress-peers',
       ctx,
       ready.map((n) => n.hostname),
@@ -63,8 +67,26 @@ export const ingressPeersCheck: CheckDefinition<'ingress-peers'> = {
         return [result('fail', `ingress peers: ${parts.join('; ')}`, { node, evidence })];
       },
     );
+    return [...absent, ...perNode];
   },
 };
+
+/** The failure row for expected nodes that never showed up Ready (none when all did). */
+function missingNodesResult(
+  check: 'ingress-peers' | 'published-ports',
+  ctx: CheckContext,
+  expected: { missing: string[]; waitedMs: number },
+): CheckResult[] {
+  if (expected.missing.length === 0) return [];
+  const { missing, waitedMs } = expected;
+  return [
+    resultFor(check, ctx, ctx.now() - waitedMs)(
+      'fail',
+      `expected nodes not Ready in the swarm: ${missing.join(', ')} (waited ${formatDuration(waitedMs)})`,
+      { evidence: { missing, waitedMs } },
+    ),
+  ];
+}
 
 interface PortTarget {
   service: string;
@@ -136,13 +158,19 @@ export const publishedPortsCheck: CheckDefinition<'published-ports'> = {
   run: async (ctx, options) => {
     const startedAt = ctx.now();
     const result = resultFor('published-ports', ctx, startedAt);
+    // Which nodes should serve depends on which are Ready: wait for the expected ones first.
+    const published = (await ctx.swarm.listServices()).some((s) => s.ports.length > 0);
+    const expected = published ? await waitForExpectedNodes(ctx, options.timeoutMs) : undefined;
+    const absent = expected ? missingNodesResult('published-ports', ctx, expected) : [];
     const targets = await publishedPortTargets(ctx);
     if (targets.length === 0) {
-      return [result('not-applicable', 'no published ports on the nodes in scope')];
+      return absent.length > 0
+        ? absent
+        : [result('not-applicable', 'no published ports on the nodes in scope')];
     }
     const prober = ctx.probe ?? netProber;
     const ready = ctx.nodes.filter((n) => n.state === 'ready');
-    return Promise.all(
+    const probed = await Promise.all(
       targets.map(async ({ service, port, node }): Promise<CheckResult> => {
         const label = `${service} ${port.published}/${port.protocol} (${port.mode})`;
         const evidence = {
@@ -212,6 +240,7 @@ export const publishedPortsCheck: CheckDefinition<'published-ports'> = {
         );
       }),
     );
+    return [...absent, ...probed];
   },
 };
 

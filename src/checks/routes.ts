@@ -1,4 +1,6 @@
 import type { CheckOptions } from '../runbook/types.js';
+import { cidrsOverlap } from '../shared/cidr.js';
+import type { SwarmApi } from '../transport/types.js';
 import { type ClockSample, clockSampleOf, sampleNodeClock } from './facts.js';
 import type { CheckContext, CheckDefinition, CheckResult, NodeFacts, RouteEntry } from './types.js';
 import { forEachNode, resultFor } from './util.js';
@@ -30,6 +32,48 @@ export function diffRoutes(
   };
 }
 
+/** The swarm's own address space: its default address pools and every overlay network's subnet. */
+export interface SwarmAddressSpace {
+  pools: string[];
+  overlays: { name: string; subnet: string }[];
+}
+
+/** Read from a manager; what cannot be read is left out (the rest of the check still runs). */
+export async function readSwarmAddressSpace(swarm: SwarmApi): Promise<SwarmAddressSpace> {
+  const [info, networks] = await Promise.all([
+    swarm.info().catch(() => undefined),
+    swarm.listNetworks('overlay').catch(() => []),
+  ]);
+  return {
+    pools: info?.defaultAddrPool ?? [],
+    overlays: networks.flatMap((n) => (n.subnets ?? []).map((subnet) => ({ name: n.name, subnet }))),
+  };
+}
+
+/** Docker's own devices carry docker's own subnets; the default route overlaps everything. */
+const isDockerDevice = (dev: string | undefined) =>
+  dev !== undefined && (DOCKER_DEVS.includes(dev) || /^(br-|veth|vx-)/.test(dev));
+
+/**
+ * Routes on the node that cover part of the swarm's address space: traffic to overlay task
+ * addresses would leave through them instead of the overlay. Dangerous, never cosmetic.
+ */
+export function findSwarmOverlaps(
+  routes: RouteEntry[],
+  space: SwarmAddressSpace,
+): { route: string; overlaps: string }[] {
+  const found: { route: string; overlaps: string }[] = [];
+  for (const route of routes) {
+    if (route.dst === 'default' || isDockerDevice(route.dev)) continue;
+    const overlay = space.overlays.find((o) => cidrsOverlap(route.dst, o.subnet));
+    const pool = space.pools.find((p) => cidrsOverlap(route.dst, p));
+    if (overlay)
+      found.push({ route: routeKey(route), overlaps: `overlay network ${overlay.name} ${overlay.subnet}` });
+    else if (pool) found.push({ route: routeKey(route), overlaps: `the swarm address pool ${pool}` });
+  }
+  return found;
+}
+
 const defaultRoute = (facts: NodeFacts) => facts.routes.find((r) => r.dst === 'default');
 
 /**
@@ -41,6 +85,7 @@ export function evaluateRoutes(
   baseline: NodeFacts | undefined,
   advertiseAddr: string | undefined,
   options: CheckOptions['ip-route'],
+  space?: SwarmAddressSpace,
 ): { status: 'pass' | 'warn' | 'fail'; message: string; evidence: Record<string, unknown> } {
   const failures: string[] = [];
   const evidence: Record<string, unknown> = {};
@@ -93,6 +138,13 @@ export function evaluateRoutes(
     }
   }
 
+  // With or without a baseline, whatever onDiff says: `drydock check` must see it too.
+  const overlaps = space ? findSwarmOverlaps(facts.routes, space) : [];
+  if (overlaps.length > 0) {
+    evidence.swarmOverlaps = overlaps;
+    failures.push(...overlaps.map((o) => `route ${o.route} overlaps ${o.overlaps}`));
+  }
+
   let status: 'pass' | 'warn' | 'fail' = failures.length > 0 ? 'fail' : 'pass';
   const messages = [...failures];
   if (baseline) {
@@ -100,7 +152,9 @@ export function evaluateRoutes(
     if (diff.added.length > 0 || diff.removed.length > 0) {
       evidence.added = diff.added;
       evidence.removed = diff.removed;
-      const summary = `routes differ from baseline (+${diff.added.length} -${diff.removed.length})`;
+      // The lines themselves: an operator must see which route came or went, not only a count.
+      const lines = [...diff.added.map((r) => `+ ${r}`), ...diff.removed.map((r) => `- ${r}`)];
+      const summary = `routes differ from baseline (+${diff.added.length} -${diff.removed.length}): ${lines.join(', ')}`;
       messages.push(summary);
       if (status === 'pass') status = options.onDiff;
     }
@@ -121,20 +175,22 @@ export const ipRouteCheck: CheckDefinition<'ip-route'> = {
   name: 'ip-route',
   summary:
     'ip route unchanged since the baseline; docker routes present; ip_forward on; peers via the advertise address.',
-  run: (ctx, options) =>
-    forEachNode('ip-route', ctx, ctx.scope, async (node) => {
+  run: async (ctx, options) => {
+    const space = await readSwarmAddressSpace(ctx.swarm);
+    return forEachNode('ip-route', ctx, ctx.scope, async (node) => {
       const startedAt = ctx.now();
       const facts = await ctx.factsOf(node);
       const swarmNode = ctx.nodes.find((n) => n.hostname === node);
       const advertise = ctx.baseline?.nodes[node]?.swarm.address ?? swarmNode?.address;
-      const verdict = evaluateRoutes(facts, ctx.baseline?.nodes[node]?.facts, advertise, options);
+      const verdict = evaluateRoutes(facts, ctx.baseline?.nodes[node]?.facts, advertise, options, space);
       return [
         resultFor('ip-route', ctx, startedAt)(verdict.status, verdict.message, {
           node,
           evidence: verdict.evidence,
         }),
       ];
-    }),
+    });
+  },
 };
 
 /** Signed milliseconds: `+120ms`, `-3ms`. */

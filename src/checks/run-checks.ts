@@ -220,6 +220,7 @@ export function createRoundCache(swarm: SwarmApi): { swarm: SwarmApi; expire: ()
       ),
     forceUpdateService: (id) => swarm.forceUpdateService(id).finally(expire),
     inspectNetwork: (idOrName, verbose) => swarm.inspectNetwork(idOrName, verbose),
+    listNetworks: (driver) => shared(`networks ${driver}`, () => swarm.listNetworks(driver)),
     listContainers: () => swarm.listContainers(),
     listConfigs: (nameFilter) => swarm.listConfigs(nameFilter),
     createConfig: (name, labels, data) => swarm.createConfig(name, labels, data),

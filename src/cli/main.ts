@@ -127,6 +127,10 @@ Examples:
         '--window <start/end>',
         "resume in this window instead of the runbook's rollout.window (ISO 8601 with zone; a side may be empty)",
       )
+      .option(
+        '--redrain',
+        'drain again a node this run drained that is no longer drained (set active by hand, or re-joined with a new ID)',
+      )
       .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   )
     // `resume RUN --force "reason"` (the run flag's habit) must get a clear message, not "too many arguments".

@@ -11,7 +11,16 @@ export type { CommandResult } from '../transport/types.js';
  * (commands are in their display form).
  */
 export type RunEvent =
-  | { type: 'run-start'; runId: string; plan: Plan; resumed: boolean; mode: RunMode; at: string }
+  | {
+      type: 'run-start';
+      runId: string;
+      plan: Plan;
+      resumed: boolean;
+      mode: RunMode;
+      /** On a resume: the nodes an earlier session finished (they count as done in summaries). */
+      doneBefore?: string[];
+      at: string;
+    }
   | { type: 'preflight'; results: CheckResult[]; forced?: string; at: string }
   | { type: 'baseline'; nodes: string[]; baseline: Baseline; at: string }
   | { type: 'lock'; action: 'acquired' | 'released' | 'kept'; owner: string; at: string }
@@ -28,7 +37,16 @@ export type RunEvent =
   | { type: 'command'; node: string; stage: string; result: CommandResult; attempt: number; at: string }
   | { type: 'progress'; node: string; stage: string; message: string; at: string }
   /** The run set this node to drain (so it may, and must, re-activate it). */
-  | { type: 'drained'; node: string; tasksMoved: number; waitedMs: number; standalone: string[]; at: string }
+  | {
+      type: 'drained';
+      node: string;
+      /** The swarm node ID drained: a resume re-checks that the node is still this one. */
+      nodeId?: string;
+      tasksMoved: number;
+      waitedMs: number;
+      standalone: string[];
+      at: string;
+    }
   | { type: 'activated'; node: string; at: string }
   | { type: 'rebooted'; node: string; bootIdBefore: string; bootIdAfter: string; downMs: number; at: string }
   | { type: 'checks'; node: string | null; stage: string | null; results: CheckResult[]; at: string }
@@ -57,7 +75,24 @@ export type RunEvent =
     }
   /** Something went wrong beside the run (e.g. a webhook could not be delivered); the run goes on. */
   | { type: 'warning'; source: 'notify'; message: string; at: string }
-  | { type: 'run-end'; runId: string; outcome: RunOutcome; durationMs: number; at: string };
+  | {
+      type: 'run-end';
+      runId: string;
+      outcome: RunOutcome;
+      durationMs: number;
+      /** Nodes of the whole run, earlier sessions included (absent in old journals). */
+      summary?: NodeSummary;
+      at: string;
+    };
+
+/** How far each planned node got, over every session of a run. */
+export interface NodeSummary {
+  done: number;
+  halted: number;
+  unfinished: number;
+  notStarted: number;
+  total: number;
+}
 
 export type RunEventType = RunEvent['type'];
 export type RunMode = 'interactive' | 'unattended';

@@ -33,10 +33,11 @@ import { SecretMask } from './output-mask.js';
 import type { CheckRunnerPort, ClusterPort, RunCheckState } from './ports.js';
 import { offerForceUpdate } from './remediate-services.js';
 import { refuseOutsideWindow, runRollout } from './rollout.js';
-import { applyEvent, isStageDone, type RunProgress } from './run-progress.js';
+import { applyEvent, isStageDone, type RunProgress, summarizeNodes } from './run-progress.js';
 import { findNode } from './stages/drain-node.js';
 import { stageHandlers } from './stages/stage-handlers.js';
 import type { StageContext, StageResult } from './stages/types.js';
+import { verifyStillDrained } from './verify-drained.js';
 
 export interface ExecutorOptions {
   runId: string;
@@ -60,6 +61,8 @@ export interface ExecutorOptions {
   resumeCommand: string;
   /** Why the journal can no longer be written (disk full…): the run halts at its next safe point. */
   journalFault?: () => Error | undefined;
+  /** Resume: drain again a node an earlier session drained that is no longer drained (`--redrain`). */
+  redrain?: boolean;
 }
 
 /**
@@ -90,12 +93,15 @@ class Executor {
   /** The operator said "don't ask again" for these nodes, or for the whole run. */
   private readonly unaskedNodes = new Set<string>();
   private askNoMore = false;
+  /** Nodes an earlier session drained: re-checked before each of their stages (verify-drained.ts). */
+  private readonly drainedBefore: Set<string>;
 
   constructor(options: ExecutorOptions) {
     this.o = options;
     // Acknowledge a signal at once (not when the step ends): the operator must know it was heard.
     options.stopSignal.addEventListener('abort', () => this.acknowledgeSignal('stop'), { once: true });
     options.cancelSignal.addEventListener('abort', () => this.acknowledgeSignal('cancel'), { once: true });
+    this.drainedBefore = new Set(options.progress.drainedByRun);
     this.started = options.clock.now();
     this.state = {
       expectedAvailability: {},
@@ -153,7 +159,16 @@ class Executor {
     const { plan, runId } = this.o;
     const mode: RunMode = this.o.gate ? 'interactive' : 'unattended';
     const resumed = this.o.progress.plan !== undefined;
-    this.emit({ type: 'run-start', runId, plan, resumed, mode, at: this.at() });
+    const doneBefore = [...this.o.progress.doneNodes];
+    this.emit({
+      type: 'run-start',
+      runId,
+      plan,
+      resumed,
+      mode,
+      ...(resumed ? { doneBefore } : {}),
+      at: this.at(),
+    });
     let lockTaken = false;
     try {
       refuseOutsideWindow(plan, this.o.clock.now());
@@ -181,18 +196,12 @@ class Executor {
       );
       await this.releaseLock();
       lockTaken = false;
-      this.emit({ type: 'run-end', runId, outcome: 'succeeded', durationMs: this.elapsed(), at: this.at() });
+      this.emitRunEnd('succeeded');
       return 'succeeded';
     } catch (error) {
       if (!isRunHalt(error)) {
         if (isDrydockError(error) && error.code === 'DRYDOCK_LOCK_HELD') {
-          this.emit({
-            type: 'run-end',
-            runId,
-            outcome: 'refused',
-            durationMs: this.elapsed(),
-            at: this.at(),
-          });
+          this.emitRunEnd('refused');
         }
         if (lockTaken) this.emit({ type: 'lock', action: 'kept', owner: this.o.lock.owner, at: this.at() });
         throw error;
@@ -230,13 +239,19 @@ class Executor {
     this.haltWith(node, stage, reason);
   }
 
+  /** The summary counts every session's nodes (progress holds the journal's earlier ones). */
+  private emitRunEnd(outcome: RunOutcome): void {
+    const summary = summarizeNodes(this.o.progress);
+    const { runId } = this.o;
+    this.emit({ type: 'run-end', runId, outcome, durationMs: this.elapsed(), summary, at: this.at() });
+  }
+
   private elapsed(): number {
     return this.o.clock.now() - this.started;
   }
 
   /** Stop: report, keep the lock (a half-maintained cluster must not be picked up by another run). */
   private async stop(halt: RunHalt, lockTaken: boolean): Promise<RunOutcome> {
-    const { runId } = this.o;
     if (halt.kind === 'interrupted') {
       this.emit({
         type: 'interrupted',
@@ -261,7 +276,7 @@ class Executor {
       }
     }
     const outcome: RunOutcome = halt.kind;
-    this.emit({ type: 'run-end', runId, outcome, durationMs: this.elapsed(), at: this.at() });
+    this.emitRunEnd(outcome);
     return outcome;
   }
 
@@ -347,6 +362,7 @@ class Executor {
       if (this.halted) return;
       if (this.o.stopSignal.aborted) this.interrupt(node.name, stage.name);
       this.haltAtSafePoint(node.name, stage.name);
+      if (this.drainedBefore.has(node.name)) await this.verifyDrained(node, stage);
       await this.runStage(node, stage);
     }
     await this.afterNodeChecks(node);
@@ -360,6 +376,17 @@ class Executor {
       availabilityAfter: after?.availability ?? 'unknown',
       at: this.at(),
     });
+  }
+
+  private async verifyDrained(node: PlannedNode, stage: PlannedStage): Promise<void> {
+    const options = { redrain: this.o.redrain ?? false, resumeCommand: this.o.resumeCommand };
+    try {
+      await verifyStillDrained(this.stageContext, node, stage, options);
+    } catch (error) {
+      // A refusal stops the other nodes of the batch at their next stage, as any halt does.
+      if (isRunHalt(error)) this.halted ??= error;
+      throw error;
+    }
   }
 
   private interrupt(node: string, stage: string): never {

@@ -2,7 +2,7 @@ import type { Baseline } from '../checks/types.js';
 import { JournalError, type StopReason } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import type { SwarmNode } from '../transport/types.js';
-import type { RunEvent } from './events.js';
+import type { NodeSummary, RunEvent } from './events.js';
 import { type JournalHeader, type JournalLine, journalPath } from './journal.js';
 import { readJournalRecords } from './journal-read.js';
 
@@ -21,6 +21,8 @@ export interface RunProgress {
   doneNodes: Set<string>;
   /** Nodes this run set to drain (and so may re-activate). */
   drainedByRun: Set<string>;
+  /** The swarm node ID each drain acted on (journals before it was recorded lack it). */
+  drainedIds: Record<string, string>;
   /** Boot id before each reboot this run performed. */
   rebootedFrom: Record<string, string>;
   /** The last stage that failed or was interrupted, if any. */
@@ -42,6 +44,7 @@ export function emptyProgress(header: JournalHeader): RunProgress {
     doneStages: {},
     doneNodes: new Set(),
     drainedByRun: new Set(),
+    drainedIds: {},
     rebootedFrom: {},
     stoppedAt: undefined,
     outcome: 'unknown',
@@ -81,6 +84,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       break;
     case 'drained':
       progress.drainedByRun.add(event.node);
+      if (event.nodeId) progress.drainedIds[event.node] = event.nodeId;
       break;
     case 'activated':
       progress.drainedByRun.delete(event.node);
@@ -170,6 +174,23 @@ function startReplay(header: JournalHeader) {
       return progress;
     },
   };
+}
+
+/**
+ * Every planned node's state over the whole run (earlier sessions included): what summaries
+ * count, so a node finished before a resume is done, not "not started".
+ */
+export function summarizeNodes(progress: RunProgress): NodeSummary {
+  const names = progress.plan?.nodes.map((n) => n.name) ?? [];
+  const halted = progress.outcome === 'halted' ? progress.stoppedAt?.node : undefined;
+  const summary: NodeSummary = { done: 0, halted: 0, unfinished: 0, notStarted: 0, total: names.length };
+  for (const name of names) {
+    if (progress.doneNodes.has(name)) summary.done++;
+    else if (name === halted) summary.halted++;
+    else if (progress.availabilityBefore[name] !== undefined) summary.unfinished++;
+    else summary.notStarted++;
+  }
+  return summary;
 }
 
 export function isStageDone(progress: RunProgress, node: string, stage: string): boolean {

@@ -1,5 +1,5 @@
 import type { CheckResult } from '../checks/types.js';
-import type { CommandResult, HaltReport } from '../executor/events.js';
+import type { CommandResult, HaltReport, NodeSummary } from '../executor/events.js';
 import { formatDuration } from '../shared/format-duration.js';
 
 /** The minimum a reporter needs from an output stream (process.stdout, a PassThrough, a test sink). */
@@ -91,4 +91,9 @@ export function formatTable(header: string[], rows: string[][]): string[] {
       .join('  ')
       .trimEnd();
   return [render(header), ...rows.map(render)];
+}
+
+/** `nodes 2 done, 1 halted, 0 unfinished, 0 not started of 3`: the same words in every reporter. */
+export function formatNodeSummary(summary: NodeSummary): string {
+  return `nodes ${summary.done} done, ${summary.halted} halted, ${summary.unfinished} unfinished, ${summary.notStarted} not started of ${summary.total}`;
 }

@@ -6,7 +6,8 @@ import { safeStringify, type TextSink } from './run-format.js';
  * shippers, CI annotations). Each line is the `RunEvent` itself, unchanged, so the field names
  * are those of `src/executor/events.ts` and stay stable with it. `type` says which event it is:
  *
- * - `run-start`   `{ runId, plan, resumed, mode, at }`: `plan` is the full JSON plan (formatVersion 1)
+ * - `run-start`   `{ runId, plan, resumed, mode, doneBefore?, at }`: `plan` is the full JSON plan (formatVersion 1);
+ *                 `doneBefore` (on a resume) the nodes an earlier session finished
  * - `preflight`   `{ results: CheckResult[], forced? }`: `forced` is why a failing pre-flight was overridden
  * - `baseline`    `{ nodes, baseline }`: the snapshot later checks compare against
  * - `lock`        `{ action: acquired|released|kept, owner }`
@@ -15,7 +16,7 @@ import { safeStringify, type TextSink } from './run-format.js';
  * - `output`      `{ node, stage, stream: stdout|stderr, line }`
  * - `command`     `{ node, stage, result: CommandResult, attempt }`
  * - `progress`    `{ node, stage, message }`
- * - `drained`     `{ node, tasksMoved, waitedMs, standalone }`
+ * - `drained`     `{ node, nodeId, tasksMoved, waitedMs, standalone }`
  * - `activated`   `{ node }`
  * - `rebooted`    `{ node, bootIdBefore, bootIdAfter, downMs }`
  * - `checks`      `{ node|null, stage|null, results: CheckResult[] }`
@@ -23,7 +24,8 @@ import { safeStringify, type TextSink } from './run-format.js';
  * - `node-end`    `{ node, availabilityAfter }`
  * - `halt`        `{ report: HaltReport }`: what failed, every node's state, the resume command
  * - `interrupted` `{ node|null, stage|null, resumeCommand }`
- * - `run-end`     `{ runId, outcome: succeeded|halted|interrupted|refused, durationMs }`
+ * - `run-end`     `{ runId, outcome: succeeded|halted|interrupted|refused, durationMs, summary }`: `summary`
+ *                 counts the nodes over every session: `{ done, halted, unfinished, notStarted, total }`
  *
  * Every event has `at` (ISO 8601). Commands are in display form (secrets masked).
  */

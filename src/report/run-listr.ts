@@ -15,7 +15,7 @@ import { assertNever } from '../errors.js';
 import type { HaltReport, RunEvent, RunReporter } from '../executor/events.js';
 import type { Plan, PlannedNode } from '../plan/types.js';
 import { formatDuration } from '../shared/format-duration.js';
-import { describeExit, formatHaltReport } from './run-format.js';
+import { describeExit, formatHaltReport, formatNodeSummary } from './run-format.js';
 
 /**
  * The interactive reporter: a listr2 task tree (node → stage) driven by run events.
@@ -217,7 +217,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
   let end: Extract<RunEvent, { type: 'run-end' }> | undefined;
   const warnings: string[] = [];
 
-  function startTree(plan: Plan, resumed: boolean): void {
+  function startTree(plan: Plan, resumed: boolean, doneBefore: string[]): void {
     const total = plan.nodes.length;
     preflight = new TaskSlot(resumed ? 'Resume: pre-flight checks' : 'Pre-flight checks', liveLines);
     const preflightSlot = preflight;
@@ -276,6 +276,11 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
       },
     };
     const list = new Listr(tasks, options as never);
+    // Finished in an earlier session: shown done, not "not started".
+    for (const name of doneBefore) {
+      const view = nodes.get(name);
+      view?.slot.done.resolve({ skipped: `${view.slot.title}: done before the resume` });
+    }
     running = list.run().catch(() => {});
   }
 
@@ -344,7 +349,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
   function apply(event: RunEvent): void {
     switch (event.type) {
       case 'run-start':
-        if (!running) startTree(event.plan, event.resumed);
+        if (!running) startTree(event.plan, event.resumed, event.doneBefore ?? []);
         return;
       case 'lock':
         preflight?.note(`lock ${event.action} (${event.owner})`);
@@ -471,6 +476,7 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
     } else if (interrupted) out(`\nINTERRUPTED: resume with: ${interrupted.resumeCommand}`);
     for (const warning of warnings) out(`warning: ${warning}`);
     if (end) out(`\nrun ${end.runId} ${end.outcome} after ${formatDuration(end.durationMs)}`);
+    if (end?.summary) out(`summary: ${formatNodeSummary(end.summary)}`);
   }
 
   const reporter: ListrReporter = {

@@ -8,6 +8,7 @@ import {
   describeExit,
   formatEvidence,
   formatHaltReport,
+  formatNodeSummary,
   type TextSink,
 } from './run-format.js';
 
@@ -57,6 +58,8 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
       case 'run-start': {
         totalNodes = event.plan.nodes.length;
         for (const node of event.plan.nodes) positions.set(node.name, node.position);
+        // Finished in an earlier session: done, not "not started".
+        for (const node of event.doneBefore ?? []) nodeOutcome.set(node, 'done');
         const verb = event.resumed ? 'resumed' : 'started';
         write(
           event.at,
@@ -188,14 +191,20 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
   function writeSummary(event: Extract<RunEvent, { type: 'run-end' }>) {
     const outcomes = [...nodeOutcome.values()];
     const count = (o: string) => outcomes.filter((x) => x === o).length;
-    const notStarted = Math.max(0, totalNodes - nodeOutcome.size);
+    // The executor's count covers every session; journals without it fall back to this session's.
+    const nodes = event.summary ?? {
+      done: count('done'),
+      halted: count('halted'),
+      unfinished: count('running'),
+      notStarted: Math.max(0, totalNodes - nodeOutcome.size),
+      total: totalNodes,
+    };
     const outcome =
       event.outcome === 'succeeded' ? paint(32, 'succeeded') : paint(31, event.outcome.toUpperCase());
     write(event.at, `run ${event.runId} ${outcome} after ${formatDuration(event.durationMs)}`);
     write(
       event.at,
-      `summary: nodes ${count('done')} done, ${count('halted')} halted, ${count('running')} unfinished, ` +
-        `${notStarted} not started of ${totalNodes}; stages ${stageCounts.succeeded} succeeded, ` +
+      `summary: ${formatNodeSummary(nodes)}; stages ${stageCounts.succeeded} succeeded, ` +
         `${stageCounts.failed} failed, ${stageCounts.skipped} skipped`,
     );
   }

@@ -100,6 +100,9 @@ export function mapNetwork(raw: Json): SwarmNetwork {
     driver: raw.Driver ?? '',
     scope: raw.Scope ?? '',
     ingress: raw.Ingress === true,
+    subnets: (raw.IPAM?.Config ?? [])
+      .map((c: Json) => c.Subnet)
+      .filter((x: unknown) => typeof x === 'string'),
     peers: (raw.Peers ?? []).map((p: Json) => ({ name: p.Name, ip: p.IP })),
     services,
   };
@@ -116,6 +119,9 @@ export function mapInfo(raw: Json): EngineInfo {
     error: swarm.Error ?? '',
     managers: swarm.Managers ?? 0,
     nodes: swarm.Nodes ?? 0,
+    ...(Array.isArray(swarm.Cluster?.DefaultAddrPool)
+      ? { defaultAddrPool: swarm.Cluster.DefaultAddrPool as string[] }
+      : {}),
   };
 }
 

@@ -276,6 +276,13 @@ class DockerSwarmApi implements SwarmApi {
     return mapNetwork(raw);
   }
 
+  async listNetworks(driver: string): Promise<SwarmNetwork[]> {
+    const raw = await this.call('list networks', (abortSignal) =>
+      this.docker.listNetworks({ filters: JSON.stringify({ driver: [driver] }), abortSignal }),
+    );
+    return raw.map(mapNetwork);
+  }
+
   async listContainers(): Promise<{ id: string; name: string; swarmTask: boolean }[]> {
     const raw = await this.call('list containers', (abortSignal) =>
       this.docker.listContainers({ abortSignal }),

@@ -125,6 +125,8 @@ export interface SwarmNetwork {
   driver: string;
   scope: string;
   ingress: boolean;
+  /** IPAM subnets (CIDR); absent when the engine did not say. */
+  subnets?: string[];
   peers: { name: string; ip: string }[];
   /** Verbose inspect: per service, its VIP and task endpoints on this network. */
   services: Record<string, { vip: string; tasks: { name: string; endpointIp: string }[] }>;
@@ -139,6 +141,8 @@ export interface EngineInfo {
   error: string;
   managers: number;
   nodes: number;
+  /** The swarm's default address pools (CIDR), as a manager reports them; absent elsewhere. */
+  defaultAddrPool?: string[];
 }
 
 export interface SwarmEvent {
@@ -163,6 +167,8 @@ export interface SwarmApi {
   listTasks(filter?: { service?: string; node?: string; desiredState?: string }): Promise<SwarmTask[]>;
   forceUpdateService(id: string): Promise<void>;
   inspectNetwork(idOrName: string, verbose?: boolean): Promise<SwarmNetwork>;
+  /** Networks of one driver (e.g. overlay), with their subnets; no peers or services. */
+  listNetworks(driver: string): Promise<SwarmNetwork[]>;
   listContainers(): Promise<{ id: string; name: string; swarmTask: boolean }[]>;
   /** Swarm configs hold the cluster lock (see executor/lock.ts). */
   listConfigs(nameFilter: string): Promise<{ id: string; name: string; labels: Record<string, string> }[]>;

@@ -198,6 +198,10 @@ export class FakeSwarm implements SwarmApi {
     if (!n) throw new Error(`network ${idOrName} not found`);
     return structuredClone(n);
   }
+  async listNetworks(driver: string) {
+    this.check();
+    return structuredClone(Object.values(this.networks).filter((n) => n.driver === driver));
+  }
   async listContainers() {
     return [];
   }

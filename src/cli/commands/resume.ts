@@ -19,6 +19,8 @@ export interface ResumeOptions extends ConnectionFlags, Omit<SessionFlags, 'forc
   force?: boolean | string;
   /** `START/END`: the window to resume in, instead of the runbook's. */
   window?: string;
+  /** Drain again a node this run drained that is no longer drained (unattended consent). */
+  redrain?: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface ResumeOptions extends ConnectionFlags, Omit<SessionFlags, 'forc
  * stopped at one window's end continues in the next.
  */
 export async function resumeCommand(runId: string, options: ResumeOptions, io: CliIo): Promise<number> {
-  const { force, acceptRunbookChange, window, ...sessionFlags } = options;
+  const { force, acceptRunbookChange, window, redrain, ...sessionFlags } = options;
   const acceptChange = acceptRunbookChange === true || resolveLegacyForce(force);
   const { lockTtlMs, forcePreflight } = validateSessionFlags(sessionFlags);
   const windowOverride = window === undefined ? undefined : parseWindowFlag(window);
@@ -72,6 +74,7 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
       io,
       journalDir: options.journalDir,
       lockTtlMs,
+      ...(redrain ? { redrain } : {}),
     });
   } finally {
     await cluster.close();

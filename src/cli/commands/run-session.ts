@@ -66,6 +66,8 @@ export async function runSession(args: {
   /** From `validateSessionFlags`, checked before anything was touched. */
   lockTtlMs: number;
   clock?: Clock;
+  /** Resume only: `--redrain`. */
+  redrain?: boolean;
 }): Promise<number> {
   const { io, flags } = args;
   const interactive = io.isTTY && !flags.yes && !flags.json;
@@ -133,6 +135,7 @@ export async function runSession(args: {
       lock: { owner: operatorName(), ttlMs: args.lockTtlMs },
       resumeCommand: resumeCommandFor(args.runId, args.journalDir),
       journalFault: () => args.journal.fault(),
+      ...(args.redrain ? { redrain: true } : {}),
     });
     // The window's end is a planned stop with its own code, not an interruption.
     if (outcome === 'interrupted' && args.progress.stopReason === 'window-end') return ExitCode.windowEnded;

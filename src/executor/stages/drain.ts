@@ -35,6 +35,7 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
     run.emit({
       type: 'drained',
       node: node.name,
+      nodeId: target.id,
       tasksMoved: outcome.tasksMoved,
       waitedMs: outcome.waitedMs,
       standalone,

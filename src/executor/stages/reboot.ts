@@ -1,3 +1,4 @@
+import type { PlannedNode } from '../../plan/types.js';
 import { renderCommand } from '../../runbook/substitute.js';
 import { waitUntil } from '../../shared/wait-until.js';
 import { findNode } from './drain-node.js';
@@ -16,9 +17,10 @@ export const runRebootStage: StageHandler<'reboot'> = async (stage, node, run) =
   if (outcome.status === 'not-required')
     return { ok: true, outcome: 'skipped', message: `not required: ${outcome.detail}` };
   if (outcome.status === 'failed') {
+    const moved = await describeMovedNode(run, node);
     return {
       ok: false,
-      reason: `reboot: ${outcome.detail}`,
+      reason: `reboot: ${moved ? `${moved} (${outcome.detail})` : outcome.detail}`,
       ...(outcome.command ? { command: outcome.command } : {}),
     };
   }
@@ -41,6 +43,20 @@ export const runRebootStage: StageHandler<'reboot'> = async (stage, node, run) =
     message: `rebooted in ${Math.round(outcome.downMs / 1000)}s (boot id changed)`,
   };
 };
+
+/**
+ * A node that came back at another address looks, over SSH, like one that never came back.
+ * The swarm knows better: say where it is, so the operator fixes the address, not the node.
+ */
+async function describeMovedNode(run: StageContext, node: PlannedNode): Promise<string | undefined> {
+  try {
+    const live = await findNode(await run.cluster.swarm(), node.name);
+    if (live.state !== 'ready' || !live.address || live.address === node.address) return undefined;
+    return `${node.name} is Ready in the swarm at ${live.address}, not at its inventory address ${node.address}: update the inventory/ssh address`;
+  } catch {
+    return undefined;
+  }
+}
 
 async function waitForNodeReady(run: StageContext, name: string, timeoutMs: number) {
   const { clock } = run;

@@ -172,3 +172,70 @@ describe('ingress-mesh', () => {
     expect(parseIpvs(ipvs)).toEqual([{ service: 'FWM 256 rr', backends: ['10.0.0.5:0'] }]);
   });
 });
+
+describe('checks that judge every node wait for the expected nodes (never pass on a short view)', () => {
+  /** A manager just restarted: it lists the other nodes as unknown for `rounds` reads. */
+  function restartingManager(rounds: number, stuck: string[] = []): FakeSwarm {
+    const swarm = new FakeSwarm([node('node1'), node('node2'), node('node3')]);
+    const listNodes = swarm.listNodes.bind(swarm);
+    let reads = 0;
+    swarm.listNodes = async () => {
+      reads++;
+      const nodes = await listNodes();
+      return nodes.map((n) =>
+        n.hostname !== 'node1' && (reads <= rounds || stuck.includes(n.hostname))
+          ? { ...n, state: 'unknown' as const }
+          : n,
+      );
+    };
+    const peers = net(['10.0.0.11', '10.0.0.12', '10.0.0.13']);
+    swarm.networks = { ingress: peers };
+    return swarm;
+  }
+  const baselineOf = (swarm: FakeSwarm) => ({
+    takenAt: '',
+    nodes: Object.fromEntries(swarm.nodes.map((n) => [n.hostname, { facts: facts(n.hostname), swarm: n }])),
+  });
+
+  it('ingress-peers waits out a momentarily short node list, then judges all nodes', async () => {
+    const swarm = restartingManager(2);
+    const ctx = makeCtx({ swarm, nodes: await swarm.listNodes(), baseline: baselineOf(swarm) });
+    const results = await ingressPeersCheck.run(ctx, { timeoutMs: 30_000 });
+    expect(results.map((r) => [r.node, r.status])).toEqual([
+      ['node1', 'pass'],
+      ['node2', 'pass'],
+      ['node3', 'pass'],
+    ]);
+    expect(results[0]!.message).toBe('ingress peers = the 3 Ready nodes');
+  });
+
+  it('ingress-peers fails naming an expected node that never comes back Ready', async () => {
+    const swarm = restartingManager(0, ['node3']);
+    const ctx = makeCtx({ swarm, nodes: await swarm.listNodes(), baseline: baselineOf(swarm) });
+    const results = await ingressPeersCheck.run(ctx, { timeoutMs: 5_000 });
+    const failed = results.filter((r) => r.status === 'fail');
+    expect(failed[0]!.message).toMatch(/^expected nodes not Ready in the swarm: node3 \(waited \d+s\)$/);
+  });
+
+  it('published-ports fails naming the missing nodes instead of saying not-applicable', async () => {
+    const swarm = restartingManager(1_000);
+    swarm.services = [
+      service('web', { ports: [{ published: 8080, target: 80, protocol: 'tcp', mode: 'ingress' }] }),
+    ];
+    const ctx = makeCtx({
+      swarm,
+      nodes: await swarm.listNodes(),
+      baseline: baselineOf(swarm),
+      scope: ['node2'],
+    });
+    const results = await publishedPortsCheck.run(ctx, {
+      timeoutMs: 5_000,
+      paths: {},
+      fromCluster: false,
+      connectTimeoutMs: 1000,
+    });
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ status: 'fail' });
+    expect(results[0]!.message).toMatch(/^expected nodes not Ready in the swarm: node2, node3/);
+  });
+});

@@ -172,3 +172,53 @@ describe('ip-route and clock-skew checks', () => {
     );
   });
 });
+
+describe('ip-route: what changed, and routes into the swarm address space', () => {
+  const before = facts('node1');
+  const space = { pools: ['10.78.0.0/16'], overlays: [{ name: 'web_net', subnet: '10.78.1.0/24' }] };
+
+  it('with onDiff: warn prints the routes added and removed, not only their count', () => {
+    const now = {
+      ...before,
+      routes: [
+        ...before.routes.filter((r) => r.dev !== 'docker0'),
+        { dst: '192.168.9.0/24', gateway: '10.0.0.1', dev: 'eth0' },
+      ],
+    };
+    const v = evaluateRoutes(now, { ...before, routes: [...before.routes] }, undefined, {
+      ...opts,
+      requireDefaultRoute: false,
+    });
+    expect(v.message).toContain('+ 192.168.9.0/24 via 10.0.0.1 dev eth0');
+  });
+
+  it('fails a route overlapping the address pool or an overlay subnet whatever onDiff says, naming both', () => {
+    const intoPool = { dst: '10.78.200.0/24', gateway: '10.0.0.1', dev: 'eth0' };
+    const intoOverlay = { dst: '10.78.1.128/25', dev: 'eth1' };
+    const now = { ...before, routes: [...before.routes, intoPool, intoOverlay] };
+    const v = evaluateRoutes(now, before, undefined, opts, space);
+    expect(v.status).toBe('fail');
+    expect(v.message).toContain(
+      'route 10.78.200.0/24 via 10.0.0.1 dev eth0 overlaps the swarm address pool 10.78.0.0/16',
+    );
+    expect(v.message).toContain(
+      'route 10.78.1.128/25 dev eth1 overlaps overlay network web_net 10.78.1.0/24',
+    );
+    // No baseline (`drydock check`): still a failure.
+    expect(evaluateRoutes(now, undefined, undefined, opts, space).status).toBe('fail');
+    // Default route, docker's own devices and routes elsewhere are not overlaps.
+    expect(evaluateRoutes(before, undefined, undefined, opts, space).status).toBe('pass');
+  });
+
+  it('reads the pool and the overlay subnets from the swarm (no baseline)', async () => {
+    const swarm = new FakeSwarm([node('node1')]);
+    swarm.engineInfo = { ...swarm.engineInfo, defaultAddrPool: ['10.78.0.0/16'] };
+    const route = { dst: '10.78.0.0/24', dev: 'eth0' };
+    const ctx = makeCtx({ swarm, factsOf: async (n) => facts(n, { routes: [...before.routes, route] }) });
+    const [result] = await ipRouteCheck.run(ctx, opts);
+    expect(result).toMatchObject({ status: 'fail', node: 'node1' });
+    expect(result!.message).toContain(
+      'route 10.78.0.0/24 dev eth0 overlaps the swarm address pool 10.78.0.0/16',
+    );
+  });
+});
