@@ -42,8 +42,11 @@ export interface DockerApiOptions {
   label?: string;
   /** Per-request timeout for non-streaming calls (default 30s); a shorter waiting deadline wins. */
   requestTimeoutMs?: number;
-  /** The node whose engine this is, named when it does not answer (default: from the endpoint). */
-  node?: string;
+  /**
+   * The node whose engine this is, named when it does not answer (default: from the endpoint).
+   * A function when the name is learned later (a seed manager known by address at first).
+   */
+  node?: string | (() => string);
 }
 
 /** Parse `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host:22`. */
@@ -163,7 +166,8 @@ export function createDockerApi(endpoint: DockerEndpoint, options: DockerApiOpti
       break;
     }
   }
-  const node = options.node ?? (endpoint.kind === 'ssh' ? endpoint.shell.node : label);
+  const named = options.node ?? (endpoint.kind === 'ssh' ? endpoint.shell.node : label);
+  const node = typeof named === 'function' ? named : () => named;
   return new DockerSwarmApi(docker, label, node, options.requestTimeoutMs ?? 30_000, agent);
 }
 
@@ -196,7 +200,7 @@ class DockerSwarmApi implements SwarmApi {
   constructor(
     private readonly docker: Docker,
     readonly endpoint: string,
-    private readonly node: string,
+    private readonly node: () => string,
     private readonly timeoutMs: number,
     private readonly agent: Agent | undefined,
   ) {}
@@ -227,7 +231,7 @@ class DockerSwarmApi implements SwarmApi {
       return await Promise.race([run(controller.signal), expired]);
     } catch (error) {
       if (controller.signal.aborted) {
-        const who = scope === 'cluster' ? `manager ${this.node}` : this.node;
+        const who = scope === 'cluster' ? `manager ${this.node()}` : this.node();
         throw new EngineNotAnsweringError(who, `${what} on ${this.endpoint}`, Date.now() - started, {
           cause: error,
           hint: 'the engine took the request and never answered: is dockerd hung (stopped, overloaded) or the link dropping packets?',
