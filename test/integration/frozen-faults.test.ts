@@ -5,11 +5,10 @@ import { resetLab } from '../support/lab-reset.js';
 import { labConnection } from '../support/lab-runbook.js';
 
 /**
- * Faults where something stops answering instead of failing: a frozen engine (SIGSTOP), a link
- * that drops every packet, a frozen sshd. drydock must end within the relevant timeout plus a
- * stated margin, say which node did not answer and what it waited for, and leave the journal
- * right. Margins are generous on purpose (a loaded CI machine); without the fixes these runs
- * never end at all (the test's own timeout fails them).
+ * Faults where something stops answering instead of failing: here a frozen engine (SIGSTOP).
+ * drydock must end within the relevant timeout plus a stated margin and say which node did not
+ * answer and what it waited for. The margin is generous on purpose (a loaded CI machine); without
+ * the fix the run never ends at all (the test's own timeout fails it).
  */
 
 /** Generous allowance for everything around a timeout: halt report, reports, closing, load. */
