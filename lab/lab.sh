@@ -45,7 +45,7 @@ usage: lab.sh deps
        lab.sh fault NAME nodeK [ARGS]  |  lab.sh heal NAME nodeK [ARGS]
            NAME: default-route | route DEST | dockerd | sshd | no-return | block-port PORT |
                  unschedulable SERVICE | clock-skew SECONDS | host-key | cut-link |
-                 engine-upgrade-fail
+                 engine-upgrade-fail | freeze-dockerd | freeze-sshd | drop-link
        lab.sh set-upgrade-result nodeK ok|fail
        lab.sh set-reboot-delay nodeK SECONDS
        lab.sh set-patch-reboot nodeK yes|no
@@ -550,6 +550,16 @@ first_manager_up() {   # a manager whose engine answers, preferring $1
   die "no reachable manager"
 }
 
+# The sshd listener and its session processes (comm sshd), not the shells and commands they
+# started: what freezes when sshd itself hangs. Sessions opened later are frozen by the listener.
+sshd_tree() {
+  local c
+  for c in $(cg_pids "node$1"); do
+    [ "$(cat "/proc/$c/comm" 2>/dev/null)" = sshd ] && echo "$c"
+  done
+  return 0
+}
+
 sshd_reload() {   # SIGHUP: sshd re-executes itself and re-reads its host key (same PID)
   local p; p=$(cat "$(nd "$1")/sshd.pid" 2>/dev/null || true)
   alive "$p" && kill -HUP "$p"
@@ -560,7 +570,8 @@ cmd_fault() {   # $1 = fault|heal, $2 = NAME, $3 = nodeK, ARGS
   local action=$1 name=${2:-} k d ns arg=${4:-}
   [ -n "$name" ] && [ -n "${3:-}" ] || usage
   case $name in
-    default-route|route|dockerd|sshd|no-return|block-port|unschedulable|clock-skew|host-key|cut-link|engine-upgrade-fail) ;;
+    default-route|route|dockerd|sshd|no-return|block-port|unschedulable|clock-skew|host-key|cut-link|engine-upgrade-fail|\
+      freeze-dockerd|freeze-sshd|drop-link) ;;
     *) echo "lab.sh: unknown fault '$name'" >&2; usage ;;
   esac
   k=$(parse_node "$3"); d=$(nd "$k"); ns=$(ns_of "$k")
@@ -629,6 +640,29 @@ EOF
       sshd_reload "$k" ;;
     fault:cut-link) ip link set "$VETH_PREFIX$k" down ;;
     heal:cut-link) ip link set "$VETH_PREFIX$k" up ;;
+    fault:freeze-dockerd|heal:freeze-dockerd)
+      local dp; dp=$(cat "$d/dockerd.pid" 2>/dev/null || true)
+      alive "$dp" || die "node$k has no running dockerd"
+      if [ "$action" = fault ]; then kill -STOP "$dp"; else kill -CONT "$dp"; fi ;;
+    fault:freeze-sshd|heal:freeze-sshd)
+      local sp; sp=$(sshd_tree "$k")
+      [ -n "$sp" ] || die "node$k has no running sshd"
+      # shellcheck disable=SC2086 # a list of PIDs
+      if [ "$action" = fault ]; then kill -STOP $sp; else kill -CONT $sp; fi ;;
+    fault:drop-link|heal:drop-link)
+      # Every packet in and out of the node's eth0, forwarded (containers) included. Dropped in
+      # the node: from outside that is silence (no RST, no ICMP); the node's own senders may see
+      # EPERM, as under any local DROP rule. (This kernel has no netem or tc drop action.)
+      local rule
+      for rule in "INPUT -i eth0" "OUTPUT -o eth0" "FORWARD -i eth0" "FORWARD -o eth0"; do
+        # shellcheck disable=SC2086 # chain and match words
+        if [ "$action" = fault ]; then
+          ip netns exec "$ns" iptables -C $rule -m comment --comment "$NAME-drop-link" -j DROP 2>/dev/null ||
+            ip netns exec "$ns" iptables -I $rule -m comment --comment "$NAME-drop-link" -j DROP
+        else
+          while ip netns exec "$ns" iptables -D $rule -m comment --comment "$NAME-drop-link" -j DROP 2>/dev/null; do :; done
+        fi
+      done ;;
     fault:engine-upgrade-fail) echo fail >"$d/upgrade-result" ;;
     heal:engine-upgrade-fail) echo ok >"$d/upgrade-result" ;;
     *) echo "lab.sh: unknown fault '$name'" >&2; usage ;;

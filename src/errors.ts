@@ -113,6 +113,24 @@ export class ConnectionError extends DrydockError {
   readonly exitCode = ExitCode.failed;
 }
 
+/**
+ * An engine took a request and never answered within the deadline of whatever waited on it (a
+ * frozen dockerd, a link dropping every packet). Names the node, what was asked and how long.
+ */
+export class EngineNotAnsweringError extends DrydockError {
+  readonly code = 'DRYDOCK_ENGINE_NOT_ANSWERING';
+  readonly exitCode = ExitCode.failed;
+  constructor(
+    /** `manager node1` for a cluster call (only managers serve those), `node1` for its own engine. */
+    readonly who: string,
+    readonly what: string,
+    readonly waitedMs: number,
+    options: DrydockErrorOptions = {},
+  ) {
+    super(`${who}'s engine does not answer (waited ${Math.round(waitedMs / 1000)}s for ${what})`, options);
+  }
+}
+
 /** How a run stopped early: on a failure, at a safe point after a signal, or before changing anything. */
 export type HaltKind = 'halted' | 'interrupted' | 'refused';
 

@@ -315,10 +315,12 @@ class Executor {
   private acknowledgeSignal(kind: 'stop' | 'cancel'): void {
     const signal = kind === 'stop' ? this.o.stopSignal : this.o.cancelSignal;
     const name = typeof signal.reason === 'string' ? signal.reason : 'stop request';
+    // A cancel also stops: one acknowledgement (the cancel's) is enough.
+    if (kind === 'stop' && this.o.cancelSignal.aborted) return;
     const message =
       kind === 'stop'
         ? `${name} received: stopping at the next safe point. The current step finishes, then the run halts (resumable); ${name} again cancels the running command now`
-        : `${name} again: cancelling the running command now; the run halts after it (resumable)`;
+        : `${name} received: cancelling the running command now; the run halts after it (resumable)`;
     if (this.runningStages.size === 0) this.progressNote(null, message);
     for (const [node, stage] of this.runningStages) this.progressNote(node, message, stage);
   }

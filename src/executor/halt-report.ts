@@ -1,6 +1,7 @@
 import type { CheckResult } from '../checks/types.js';
 import type { HaltError } from '../errors.js';
 import type { Plan } from '../plan/types.js';
+import { withDeadline } from '../shared/deadline.js';
 import type { CommandResult, SwarmNode } from '../transport/types.js';
 import type { HaltReport } from './events.js';
 import type { ClusterPort } from './ports.js';
@@ -22,7 +23,7 @@ export async function buildHaltReport(
 ): Promise<HaltReport> {
   let nodes: HaltReport['nodes'] = [];
   try {
-    const listed = await (await run.cluster.swarm()).listNodes();
+    const listed = await readNodesWithin(run.cluster, HALT_READ_MS);
     nodes = listed.map((n: SwarmNode) => ({
       name: n.hostname,
       availability: n.availability,
@@ -30,9 +31,10 @@ export async function buildHaltReport(
       progress: describeNodeProgress(run.plan, run.progress, n.hostname, halt),
     }));
   } catch (error) {
+    // Say who did not answer (e.g. "manager node1's engine does not answer …"), not just that.
     nodes = run.plan.nodes.map((n) => ({
       name: n.name,
-      availability: 'unknown (API unreachable)',
+      availability: 'unknown',
       state: `unknown: ${(error as Error).message}`,
       progress: describeNodeProgress(run.plan, run.progress, n.name, halt),
     }));
@@ -49,6 +51,25 @@ export async function buildHaltReport(
     nodes,
     resumeCommand: run.resumeCommand,
   };
+}
+
+/** The halt must be reported even when the cluster is what hangs: its read gets a short deadline. */
+const HALT_READ_MS = 10_000;
+
+async function readNodesWithin(cluster: ClusterPort, ms: number): Promise<SwarmNode[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const overdue = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no manager answered within ${ms / 1000}s (reconnecting)`)),
+      ms + 2000,
+    );
+  });
+  try {
+    // Docker calls end by the deadline; the race also ends a reconnect that hangs.
+    return await Promise.race([withDeadline(ms, async () => (await cluster.swarm()).listNodes()), overdue]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function describeNodeProgress(plan: Plan, p: RunProgress, name: string, halt: RunHalt): string {

@@ -5,6 +5,7 @@
  * "wait with a timeout" run in milliseconds.
  */
 import type { AbortableClock } from './clock.js';
+import { withDeadline } from './deadline.js';
 
 export type WaitClock = AbortableClock;
 
@@ -28,7 +29,8 @@ export async function waitUntil<T>(
   const pollMs = options.pollMs ?? 1000;
   const startedAt = ctx.now();
   for (;;) {
-    const result = await attempt();
+    // The attempt's adapter calls (a Docker request to a frozen engine) end with the wait.
+    const result = await withDeadline(timeoutMs - (ctx.now() - startedAt), attempt);
     const waitedMs = ctx.now() - startedAt;
     if (result.done || waitedMs >= timeoutMs || ctx.signal?.aborted) {
       return { value: result.value, done: result.done, waitedMs };

@@ -51,7 +51,17 @@ class Cluster implements ClusterConnection {
     deps: ClusterDeps,
   ) {
     this.shells = deps.shells ?? createSshShellFactory({ env: deps.env });
-    this.openApi = deps.openApi ?? ((endpoint, label) => createDockerApi(endpoint, { label }));
+    this.openApi =
+      deps.openApi ??
+      ((endpoint, label) =>
+        createDockerApi(endpoint, {
+          label,
+          // A seed manager is known by its address until the node list names it.
+          node: () => {
+            const known = endpoint.kind === 'ssh' ? endpoint.shell.node : label;
+            return this.nodeNameOfAddress(known) ?? known;
+          },
+        }));
     for (const [node, host] of Object.entries(options.ssh.hosts)) this.addresses.set(node, host);
   }
 

@@ -4,7 +4,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import Docker from 'dockerode';
-import { ConnectionError } from '../errors.js';
+import { ConnectionError, EngineNotAnsweringError } from '../errors.js';
+import { timeLeft } from '../shared/deadline.js';
 import { type Json, mapEvent, mapInfo, mapNetwork, mapNode, mapService, mapTask } from './docker-mapping.js';
 import { expandHome } from './ssh-config.js';
 import type {
@@ -39,8 +40,13 @@ export type DockerHostSpec =
 export interface DockerApiOptions {
   /** Label for messages, e.g. "node1 via ssh". */
   label?: string;
-  /** Per-request timeout for non-streaming calls (default 30s). */
+  /** Per-request timeout for non-streaming calls (default 30s); a shorter waiting deadline wins. */
   requestTimeoutMs?: number;
+  /**
+   * The node whose engine this is, named when it does not answer (default: from the endpoint).
+   * A function when the name is learned later (a seed manager known by address at first).
+   */
+  node?: string | (() => string);
 }
 
 /** Parse `unix:///var/run/docker.sock`, `tcp://host:2376`, `ssh://user@host:22`. */
@@ -160,8 +166,19 @@ export function createDockerApi(endpoint: DockerEndpoint, options: DockerApiOpti
       break;
     }
   }
-  return new DockerSwarmApi(docker, label, options.requestTimeoutMs ?? 30_000, agent);
+  const named = options.node ?? (endpoint.kind === 'ssh' ? endpoint.shell.node : label);
+  const node = typeof named === 'function' ? named : () => named;
+  return new DockerSwarmApi(docker, label, node, options.requestTimeoutMs ?? 30_000, agent);
 }
+
+/** A request may always have this long, even when the wait around it is nearly over. */
+const MIN_REQUEST_MS = 1000;
+
+/**
+ * Cluster calls are served only by a manager, so a silent one is "manager X's engine"; engine
+ * calls ask the node's own engine.
+ */
+type CallScope = 'cluster' | 'engine';
 
 function describeEndpoint(endpoint: DockerEndpoint): string {
   switch (endpoint.kind) {
@@ -183,42 +200,76 @@ class DockerSwarmApi implements SwarmApi {
   constructor(
     private readonly docker: Docker,
     readonly endpoint: string,
+    private readonly node: () => string,
     private readonly timeoutMs: number,
     private readonly agent: Agent | undefined,
   ) {}
 
-  /** Every call goes through here: a deadline, and one error type naming the endpoint. */
-  private async call<T>(what: string, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const signal = AbortSignal.timeout(this.timeoutMs);
+  /**
+   * Every call goes through here: the deadline of whatever waits on it (or the request timeout,
+   * if sooner), and one error type naming the endpoint. The race is the backstop for a request
+   * whose socket never opens (an SSH channel on a dead link), which the signal alone may not end.
+   */
+  private async call<T>(
+    what: string,
+    scope: CallScope,
+    run: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const left = timeLeft();
+    const budgetMs = Math.min(
+      this.timeoutMs,
+      left === undefined ? this.timeoutMs : Math.max(left, MIN_REQUEST_MS),
+    );
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), budgetMs);
+    const started = Date.now();
+    const expired = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(new Error('deadline passed')), { once: true });
+    });
+    expired.catch(() => undefined);
     try {
-      return await run(signal);
+      return await Promise.race([run(controller.signal), expired]);
     } catch (error) {
-      throw toConnectionError(
-        error,
-        `${what} on ${this.endpoint}`,
-        signal.aborted ? this.timeoutMs : undefined,
-      );
+      if (controller.signal.aborted) {
+        const who = scope === 'cluster' ? `manager ${this.node()}` : this.node();
+        throw new EngineNotAnsweringError(who, `${what} on ${this.endpoint}`, Date.now() - started, {
+          cause: error,
+          hint: 'the engine took the request and never answered: is dockerd hung (stopped, overloaded) or the link dropping packets?',
+        });
+      }
+      throw toConnectionError(error, `${what} on ${this.endpoint}`);
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
     }
   }
 
   async ping(): Promise<void> {
-    await this.call('ping', (abortSignal) => callWithOptions(this.docker, this.docker.ping, { abortSignal }));
+    await this.call('ping', 'engine', (abortSignal) =>
+      callWithOptions(this.docker, this.docker.ping, { abortSignal }),
+    );
   }
 
   async info(): Promise<EngineInfo> {
-    const raw = await this.call('info', (abortSignal) =>
+    const raw = await this.call('info', 'engine', (abortSignal) =>
       callWithOptions(this.docker, this.docker.info, { abortSignal }),
     );
     return mapInfo(raw);
   }
 
   async listNodes(): Promise<SwarmNode[]> {
-    const raw = await this.call('list nodes', (abortSignal) => this.docker.listNodes({ abortSignal }));
+    const raw = await this.call('list nodes', 'cluster', (abortSignal) =>
+      this.docker.listNodes({ abortSignal }),
+    );
     return raw.map(mapNode);
   }
 
   async inspectNode(id: string): Promise<SwarmNode> {
-    return mapNode(await this.call(`inspect node ${id}`, () => this.docker.getNode(id).inspect()));
+    return mapNode(
+      await this.call(`inspect node ${id}`, 'cluster', (abortSignal) =>
+        this.docker.getNode(id).inspect({ abortSignal }),
+      ),
+    );
   }
 
   async setNodeAvailability(
@@ -227,17 +278,19 @@ class DockerSwarmApi implements SwarmApi {
     availability: SwarmNode['availability'],
   ): Promise<void> {
     const node = this.docker.getNode(id);
-    const current = await this.call(`inspect node ${id}`, () => node.inspect());
+    const current = await this.call(`inspect node ${id}`, 'cluster', (abortSignal) =>
+      node.inspect({ abortSignal }),
+    );
     // Keep the whole spec (role, labels, name) and change only availability; the version makes
     // the engine reject the update if anyone changed the node since it was read.
     const spec = { ...(current.Spec ?? {}), Availability: availability };
-    await this.call(`update node ${id}`, (abortSignal) =>
+    await this.call(`update node ${id}`, 'cluster', (abortSignal) =>
       node.update({ _query: { version }, _body: spec, abortSignal }),
     );
   }
 
   async listServices(): Promise<SwarmService[]> {
-    const raw = await this.call('list services', (abortSignal) =>
+    const raw = await this.call('list services', 'cluster', (abortSignal) =>
       this.docker.listServices({ status: true, abortSignal } as Docker.ServiceListOptions),
     );
     return raw.map(mapService);
@@ -250,7 +303,7 @@ class DockerSwarmApi implements SwarmApi {
     if (filter.service) filters.service = [filter.service];
     if (filter.node) filters.node = [filter.node];
     if (filter.desiredState) filters['desired-state'] = [filter.desiredState];
-    const raw = await this.call('list tasks', (abortSignal) =>
+    const raw = await this.call('list tasks', 'cluster', (abortSignal) =>
       this.docker.listTasks({ filters: JSON.stringify(filters), abortSignal }),
     );
     return raw.map(mapTask);
@@ -258,18 +311,20 @@ class DockerSwarmApi implements SwarmApi {
 
   async forceUpdateService(id: string): Promise<void> {
     const service = this.docker.getService(id);
-    const current = await this.call(`inspect service ${id}`, () => service.inspect());
+    const current = await this.call(`inspect service ${id}`, 'cluster', (abortSignal) =>
+      service.inspect({ abortSignal }),
+    );
     const spec = current.Spec ?? {};
     const template = spec.TaskTemplate ?? {};
     // What `docker service update --force` does: bump ForceUpdate, keep everything else.
     const body = { ...spec, TaskTemplate: { ...template, ForceUpdate: (template.ForceUpdate ?? 0) + 1 } };
-    await this.call(`update service ${id}`, (abortSignal) =>
+    await this.call(`update service ${id}`, 'cluster', (abortSignal) =>
       service.update({ _query: { version: current.Version?.Index }, _body: body, abortSignal }),
     );
   }
 
   async inspectNetwork(idOrName: string, verbose = true): Promise<SwarmNetwork> {
-    const raw = await this.call(`inspect network ${idOrName}`, (abortSignal) => {
+    const raw = await this.call(`inspect network ${idOrName}`, 'engine', (abortSignal) => {
       const network = this.docker.getNetwork(idOrName);
       return callWithOptions(network, network.inspect, { verbose, abortSignal });
     });
@@ -277,14 +332,14 @@ class DockerSwarmApi implements SwarmApi {
   }
 
   async listNetworks(driver: string): Promise<SwarmNetwork[]> {
-    const raw = await this.call('list networks', (abortSignal) =>
+    const raw = await this.call('list networks', 'cluster', (abortSignal) =>
       this.docker.listNetworks({ filters: JSON.stringify({ driver: [driver] }), abortSignal }),
     );
     return raw.map(mapNetwork);
   }
 
   async listContainers(): Promise<{ id: string; name: string; swarmTask: boolean }[]> {
-    const raw = await this.call('list containers', (abortSignal) =>
+    const raw = await this.call('list containers', 'engine', (abortSignal) =>
       this.docker.listContainers({ abortSignal }),
     );
     return raw.map((c) => ({
@@ -297,14 +352,14 @@ class DockerSwarmApi implements SwarmApi {
   async listConfigs(
     nameFilter: string,
   ): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
-    const raw = await this.call('list configs', (abortSignal) =>
+    const raw = await this.call('list configs', 'cluster', (abortSignal) =>
       this.docker.listConfigs({ filters: JSON.stringify({ name: [nameFilter] }), abortSignal }),
     );
     return raw.map((c) => ({ id: c.ID, name: c.Spec?.Name ?? '', labels: c.Spec?.Labels ?? {} }));
   }
 
   async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
-    const created = (await this.call(`create config ${name}`, (abortSignal) =>
+    const created = (await this.call(`create config ${name}`, 'cluster', (abortSignal) =>
       this.docker.createConfig({
         Name: name,
         Labels: labels,
@@ -317,11 +372,11 @@ class DockerSwarmApi implements SwarmApi {
 
   async updateConfigLabels(id: string, labels: Record<string, string>): Promise<void> {
     const config = this.docker.getConfig(id);
-    const current = (await this.call(`inspect config ${id}`, (abortSignal) =>
+    const current = (await this.call(`inspect config ${id}`, 'cluster', (abortSignal) =>
       config.inspect({ abortSignal }),
     )) as { Version?: { Index?: number }; Spec?: Record<string, unknown> };
     // The version makes the engine refuse the update if the config changed since it was read.
-    await this.call(`update config ${id}`, (abortSignal) =>
+    await this.call(`update config ${id}`, 'cluster', (abortSignal) =>
       config.update({
         _query: { version: current.Version?.Index ?? 0 },
         _body: { ...(current.Spec ?? {}), Labels: labels },
@@ -331,7 +386,9 @@ class DockerSwarmApi implements SwarmApi {
   }
 
   async removeConfig(id: string): Promise<void> {
-    await this.call(`remove config ${id}`, () => this.docker.getConfig(id).remove());
+    await this.call(`remove config ${id}`, 'cluster', (abortSignal) =>
+      this.docker.getConfig(id).remove({ abortSignal }),
+    );
   }
 
   events(filters: Record<string, string[]>, signal: AbortSignal): AsyncIterable<SwarmEvent> {
@@ -390,15 +447,9 @@ function callWithOptions(self: object, method: unknown, options: object): Promis
   return (method as (this: object, options: object) => Promise<Json>).call(self, options);
 }
 
-function toConnectionError(error: unknown, what: string, timedOutAfterMs?: number): ConnectionError {
+function toConnectionError(error: unknown, what: string): ConnectionError {
   const apiError = error as ApiError;
   const detail = apiError.json?.message ?? apiError.message ?? String(error);
-  if (timedOutAfterMs !== undefined) {
-    return new ConnectionError(`${what} timed out after ${timedOutAfterMs}ms`, {
-      cause: error,
-      hint: 'the engine did not answer; is dockerd running and the node reachable?',
-    });
-  }
   const status = apiError.statusCode ? ` (HTTP ${apiError.statusCode})` : '';
   return new ConnectionError(`${what} failed${status}: ${detail.trim()}`, {
     cause: error,

@@ -44,6 +44,11 @@ export interface RunContext {
   killGraceMs: number;
   /** The shell calls each of these when the connection drops: the runs end as lost. */
   inFlight: Set<() => void>;
+  /**
+   * A timed-out or aborted command whose end was never confirmed (the kill could not get
+   * through: a frozen sshd, a dead link): its process group may still run on the node.
+   */
+  onLeftover?: (pgid: number) => void;
 }
 
 /** Run a command under non-interactive sudo: fails instead of prompting for a password. */
@@ -139,6 +144,9 @@ export function runRemote(
         );
       }
       if (end.kind !== 'died' && end.note) stderr.push(Buffer.from(end.note));
+      // Confirmed only by an exit status or signal; a closed channel or lost connection is not.
+      const confirmed = end.kind === 'exited' && (end.exitCode !== null || end.signal !== null);
+      if (stopping && !confirmed && pgid !== undefined) context.onLeftover?.(pgid);
       if (aborted || timedOut) {
         exitCode = null;
         signal = 'TERM';

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
 import { ConnectionError } from '../errors.js';
 import { createSessionRun, PersistentSession } from './session-shell.js';
-import { createChannelRun } from './ssh-channel.js';
+import { createChannelRun, formatGroupKill, runSideCommand } from './ssh-channel.js';
 import { readSshConfig, type SshConfigBlock } from './ssh-config.js';
 import { type ConnectSettings, connectSsh, endClient } from './ssh-connect.js';
 import { announcePid, type RemoteRun, runRemote, wrapSudo } from './ssh-exec.js';
@@ -56,6 +56,9 @@ export interface SshShellFactory extends ShellFactory {
 }
 
 const MiB = 1024 * 1024;
+
+/** Longest wait for one leftover's kill on a reconnect. */
+const REAP_LIMIT_MS = 10_000;
 
 export function createSshShellFactory(deps: SshShellFactoryDeps = {}): SshShellFactory {
   const env = deps.env ?? process.env;
@@ -111,6 +114,8 @@ class SshShellImpl implements SshShell {
   private sessionsStarting = 0;
   /** The node lacks base64 or setsid: plain channels only, until the next reconnect. */
   private sessionsUnsupported = false;
+  /** Process groups of timed-out commands whose kill never got through: reaped when possible. */
+  private leftovers: { pgid: number; sudo: boolean }[] = [];
 
   constructor(
     readonly target: SshTarget,
@@ -133,6 +138,26 @@ class SshShellImpl implements SshShell {
     client.on('close', drop);
     client.on('end', drop);
     client.on('error', drop);
+    await this.reapLeftovers(client);
+  }
+
+  /**
+   * Kill what timed-out commands left running when their kill could not get through (a frozen
+   * sshd). Only a group whose leader is still one of drydock's command shells (its command line
+   * carries the PID marker or the sh wrapper), so a reused PID is never hit.
+   */
+  private async reapLeftovers(client: Client): Promise<void> {
+    const leftovers = this.leftovers.splice(0);
+    for (const { pgid, sudo } of leftovers) {
+      const script =
+        `grep -qa -e drydock-pgid -e 'dd bs=1 count=' /proc/${pgid}/cmdline 2>/dev/null && ` +
+        formatGroupKill('KILL', pgid, sudo);
+      // Bounded: a node that hangs again must not hold the reconnect.
+      await Promise.race([
+        runSideCommand(client, script),
+        new Promise((resolve) => setTimeout(resolve, REAP_LIMIT_MS).unref()),
+      ]);
+    }
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<CommandResult> {
@@ -156,6 +181,7 @@ class SshShellImpl implements SshShell {
     if (!this.live || !this.client) return result({ connectionLost: true });
 
     const client = this.client;
+    if (this.leftovers.length > 0) await this.reapLeftovers(client);
     const isConnected = () => this.live && this.client === client;
     const session = await this.takeSession(client);
     if (session) {
@@ -168,7 +194,7 @@ class SshShellImpl implements SshShell {
       const timeoutMs =
         options.timeoutMs === undefined ? undefined : Math.max(0, options.timeoutMs - elapsed);
       const run = createSessionRun({ client, session, script, sudo, isConnected });
-      return this.run(run, { ...options, timeoutMs }, result);
+      return this.run(run, { ...options, timeoutMs }, result, sudo);
     }
     if (!isConnected()) return result({ connectionLost: true });
 
@@ -178,6 +204,7 @@ class SshShellImpl implements SshShell {
         createChannelRun({ client, node: this.node, script, sudo, isConnected }),
         options,
         result,
+        sudo,
       );
     } finally {
       this.releaseChannel();
@@ -188,6 +215,7 @@ class SshShellImpl implements SshShell {
     run: RemoteRun,
     options: ExecOptions,
     result: (partial: Partial<CommandResult>) => CommandResult,
+    sudo: boolean,
   ): Promise<CommandResult> {
     return runRemote(
       run,
@@ -198,6 +226,7 @@ class SshShellImpl implements SshShell {
         maxOutputBytes: this.settings.maxOutputBytes,
         killGraceMs: this.settings.killGraceMs,
         inFlight: this.inFlight,
+        onLeftover: (pgid) => this.leftovers.push({ pgid, sudo }),
       },
       result,
     );

@@ -65,7 +65,10 @@ export type FaultName =
   | 'clock-skew'
   | 'host-key'
   | 'cut-link'
-  | 'engine-upgrade-fail';
+  | 'engine-upgrade-fail'
+  | 'freeze-dockerd'
+  | 'freeze-sshd'
+  | 'drop-link';
 
 export interface ExecResult {
   stdout: string;

@@ -107,25 +107,43 @@ export async function runSession(args: {
     }
   }
 
-  // First signal: finish the current command or wait, then stop. Second: cancel it too. The
-  // executor acknowledges each at once, through the reporters (a raw stderr write would sit in
-  // listr2's buffer until the stage ends).
+  // SIGINT: first, finish the current command or wait, then stop; second, cancel it too.
+  // SIGTERM (kill, a service manager): cancel at once. Once cancelled, the run gets a bounded
+  // grace to stop by itself; a call that still hangs then (a dead link) cannot hold it: the
+  // interruption is journaled here and the session ends. The executor acknowledges each signal
+  // at once, through the reporters (a raw stderr write would sit in listr2's buffer).
   const stop = new AbortController();
   const cancel = new AbortController();
+  const forced = new AbortController();
+  const open = trackOpenStages();
+  let forceTimer: NodeJS.Timeout | undefined;
+  const cancelNow = (signal: NodeJS.Signals) => {
+    if (cancel.signal.aborted) return;
+    cancel.abort(signal);
+    stop.abort(signal);
+    forceTimer = setTimeout(() => forced.abort(), CANCEL_GRACE_MS);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
-    if (!stop.signal.aborted) stop.abort(signal);
-    else cancel.abort(signal);
+    if (signal === 'SIGINT' && !stop.signal.aborted) stop.abort(signal);
+    else cancelNow(signal);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Events of a run that was given up on go nowhere: the journal has ended.
+  const gated: typeof reporter = {
+    onEvent: (event) => {
+      open.onEvent(event);
+      if (!forced.signal.aborted) reporter.onEvent(event);
+    },
+  };
   try {
-    const outcome = await executePlan({
+    const running = executePlan({
       runId: args.runId,
       plan: args.plan,
       runbook: args.runbook,
       cluster: args.cluster,
       checks: createCheckRunner(args.cluster, args.runbook, clock),
-      reporter,
+      reporter: gated,
       ...(gate ? { gate } : {}),
       clock,
       stopSignal: stop.signal,
@@ -137,15 +155,77 @@ export async function runSession(args: {
       journalFault: () => args.journal.fault(),
       ...(args.redrain ? { redrain: true } : {}),
     });
+    const outcome = await Promise.race([running, whenAborted(forced.signal)]);
+    if (outcome === 'forced') {
+      running.catch(() => undefined);
+      const at = new Date(clock.now()).toISOString();
+      const where = open.last();
+      const waiting = `the current step did not end within ${CANCEL_GRACE_MS / 1000}s of the cancel (a call that hangs)`;
+      reporter.onEvent({
+        type: 'progress',
+        node: where?.node ?? '',
+        stage: where?.stage ?? '',
+        message: waiting,
+        at,
+      });
+      reporter.onEvent({
+        type: 'interrupted',
+        node: where?.node ?? null,
+        stage: where?.stage ?? null,
+        resumeCommand: resumeCommandFor(args.runId, args.journalDir),
+        at,
+      });
+      reporter.onEvent({ type: 'run-end', runId: args.runId, outcome: 'interrupted', durationMs: 0, at });
+      io.stderr(
+        `drydock: ${waiting}: interrupted at ${where ? `${where.node} / ${where.stage}` : 'start'}\n`,
+      );
+      // The hung call holds sockets and timers; they must not keep the process alive.
+      exitSoon(OUTCOME_EXIT.interrupted);
+      return OUTCOME_EXIT.interrupted;
+    }
     // The window's end is a planned stop with its own code, not an interruption.
     if (outcome === 'interrupted' && args.progress.stopReason === 'window-end') return ExitCode.windowEnded;
     return OUTCOME_EXIT[outcome];
   } finally {
+    clearTimeout(forceTimer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await finish();
     reportUnwrittenJournal(args.journal, args.runId, args.journalDir, io);
   }
+}
+
+/** How long a cancelled run may take to stop by itself (the kill grace of a command, and more). */
+const CANCEL_GRACE_MS = 15_000;
+
+/** After a forced stop: leave once the reports are written, whatever still hangs. */
+const EXIT_BACKSTOP_MS = 10_000;
+
+function exitSoon(code: number): void {
+  // unref: only fires if something else keeps the process alive.
+  setTimeout(() => process.exit(code), EXIT_BACKSTOP_MS).unref();
+}
+
+function whenAborted(signal: AbortSignal): Promise<'forced'> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve('forced'), { once: true }));
+}
+
+/** The stages started and not yet ended, so a forced stop can say where the run was. */
+function trackOpenStages(): {
+  onEvent(event: RunEvent): void;
+  last(): { node: string; stage: string } | undefined;
+} {
+  const open: { node: string; stage: string }[] = [];
+  return {
+    onEvent(event) {
+      if (event.type === 'stage-start') open.push({ node: event.node, stage: event.stage });
+      if (event.type === 'stage-end') {
+        const at = open.findIndex((o) => o.node === event.node && o.stage === event.stage);
+        if (at >= 0) open.splice(at, 1);
+      }
+    },
+    last: () => open.at(-1),
+  };
 }
 
 /** The webhooks of the runbook as one more event consumer, or none. */

@@ -90,10 +90,19 @@ export interface DrainOutcome {
 export async function drainNode(
   swarm: SwarmApi,
   node: SwarmNode,
-  options: { timeoutMs: number; clock: Clock; waker?: EventWaker; signal?: AbortSignal; engine?: SwarmApi },
+  options: {
+    timeoutMs: number;
+    clock: Clock;
+    waker?: EventWaker;
+    signal?: AbortSignal;
+    engine?: SwarmApi;
+    /** Called as soon as the node is set to drain, before the wait (which may fail or hang). */
+    onDrainSet?: (tasksToMove: number) => void;
+  },
 ): Promise<DrainOutcome> {
   const before = await assessDrain(swarm, node.id);
   await swarm.setNodeAvailability(node.id, node.version, 'drain');
+  options.onDrainSet?.(before.tasksOnNode.length);
   const result = await waitUntil(
     waitClock(options),
     options.timeoutMs,

@@ -24,24 +24,28 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
   const waker = new EventWaker([{ api: swarm, filters: { type: ['service', 'node'] } }]);
   try {
     const engine = await run.cluster.engineOf(node.name).catch(() => undefined);
+    const setAt = run.clock.now();
     const outcome = await drainNode(swarm, target, {
       timeoutMs: stage.timeoutMs,
       clock: run.clock,
       waker,
       signal: run.cancelSignal,
       ...(engine ? { engine } : {}),
+      // Journaled the moment the node IS drained, before the wait that may fail, hang or be
+      // interrupted: only this run may re-activate it, and resume/abort must know.
+      onDrainSet: (tasksToMove) => {
+        run.emit({
+          type: 'drained',
+          node: node.name,
+          nodeId: target.id,
+          tasksMoved: tasksToMove,
+          waitedMs: run.clock.now() - setAt,
+          standalone,
+          at: run.at(),
+        });
+        run.state.expectedAvailability[node.name] = 'drain';
+      },
     });
-    // Recorded even on timeout: the node IS drained now, and only this run may re-activate it.
-    run.emit({
-      type: 'drained',
-      node: node.name,
-      nodeId: target.id,
-      tasksMoved: outcome.tasksMoved,
-      waitedMs: outcome.waitedMs,
-      standalone,
-      at: run.at(),
-    });
-    run.state.expectedAvailability[node.name] = 'drain';
     if (!outcome.ok) {
       return {
         ok: false,

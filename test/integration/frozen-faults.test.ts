@@ -1,0 +1,92 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { healFault, injectFault, labUp } from '../lab/lab.js';
+import { eventsOf, explain, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
+import { resetLab } from '../support/lab-reset.js';
+import { labConnection } from '../support/lab-runbook.js';
+
+/**
+ * Faults where something stops answering instead of failing: here a frozen engine (SIGSTOP).
+ * drydock must end within the relevant timeout plus a stated margin and say which node did not
+ * answer and what it waited for. The margin is generous on purpose (a loaded CI machine); without
+ * the fix the run never ends at all (the test's own timeout fails it).
+ */
+
+/** Generous allowance for everything around a timeout: halt report, reports, closing, load. */
+const MARGIN_MS = 60_000;
+
+let journals: string;
+const healers: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  await labUp({ nodes: 3, managers: 1 });
+  journals = tempDir('drydock-frozen-');
+});
+afterEach(async () => {
+  for (const heal of healers.splice(0).reverse()) await heal().catch(() => undefined);
+  await resetLab();
+});
+
+async function fault(name: 'freeze-dockerd' | 'freeze-sshd' | 'drop-link', node: string) {
+  await injectFault(name, node);
+  healers.push(() => healFault(name, node));
+}
+
+function runbookFor(name: string, target: string, checks: string, stages: string): string {
+  return writeRunbook(
+    journals,
+    `${name}.yaml`,
+    `version: 1
+name: ${name}
+targets: { names: [${target}] }
+${labConnection()}
+checks:
+  between: [node-ready]
+  afterNode: [node-ready]
+  options:
+${checks}
+stages:
+${stages}`,
+  );
+}
+
+describe('a frozen manager engine', () => {
+  it("halts when node-ready's timeout passes, naming the manager and what it waited for", async () => {
+    const checkTimeoutMs = 15_000;
+    const runbook = runbookFor(
+      'frozen-engine',
+      'node1',
+      `    node-ready: { timeout: ${checkTimeoutMs / 1000}s }`,
+      // Paused, node-ready polls (it expects active) until its timeout: the engine freezes then.
+      `  - kind: run
+    name: pause-node
+    timeout: 30s
+    commands:
+      - "docker node update --availability pause node1 >/dev/null && echo paused"
+`,
+    );
+    let frozenAt = 0;
+    const result = await runDrydock(['run', runbook, '--json', '--journal-dir', journals], {
+      onEvent: async (event) => {
+        if (event.type === 'output' && event.line.includes('paused') && frozenAt === 0) {
+          frozenAt = -1;
+          // The checks start as the command ends; freeze while node-ready polls.
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+          await fault('freeze-dockerd', 'node1');
+          frozenAt = Date.now();
+        }
+      },
+    });
+    const endedAfterMs = Date.now() - frozenAt;
+    expect(frozenAt, explain(result)).toBeGreaterThan(0);
+    expect(result.exitCode, explain(result)).toBe(1);
+    const [halt] = eventsOf(result.events, 'halt');
+    expect(halt?.report.node, explain(result)).toBe('node1');
+    expect(halt?.report.reason).toMatch(
+      /manager node1's engine does not answer \(waited \d+s for (inspect|list) node/,
+    );
+    // The node table names who did not answer too, not an anonymous "API unreachable".
+    expect(halt?.report.nodes.map((n) => n.state).join('\n')).not.toMatch(/API unreachable/);
+    // Stated bound: the check's timeout plus the margin (without the fix: no end at all).
+    expect(endedAfterMs).toBeLessThan(checkTimeoutMs + MARGIN_MS);
+  });
+});
