@@ -121,12 +121,13 @@ Examples:
 
   program
     .command('runs')
-    .description('list run journals and their state')
+    .description('list run journals and their state; with RUN_ID, that run in detail')
+    .argument('[run-id]', 'one run: its nodes, where it stopped, the resume command, the report')
     .option('--journal-dir <dir>', 'where run journals are')
     .option('--json', 'JSON output')
-    .action(async (opts) => {
+    .action(async (runId: string | undefined, opts) => {
       const { runsCommand } = await import('./commands/runs.js');
-      setExit(await runsCommand(opts, io));
+      setExit(await runsCommand(opts, io, runId));
     });
 
   program

@@ -41,7 +41,8 @@ export type RunEvent =
       message?: string;
       at: string;
     }
-  | { type: 'node-end'; node: string; availabilityAfter: string; at: string }
+  /** `skipped`: the node was skipped whole (nothing left to do on it), with why. */
+  | { type: 'node-end'; node: string; availabilityAfter: string; skipped?: string; at: string }
   | { type: 'halt'; report: HaltReport; at: string }
   | { type: 'interrupted'; node: string | null; stage: string | null; resumeCommand: string; at: string }
   /** Something went wrong beside the run (e.g. a webhook could not be delivered); the run goes on. */

@@ -19,6 +19,8 @@ export interface RunProgress {
   /** Stages finished (succeeded or skipped) per node, by stage name. */
   doneStages: Record<string, Set<string>>;
   doneNodes: Set<string>;
+  /** Nodes skipped whole (already done), with why. They are in doneNodes too. */
+  skippedNodes: Record<string, string>;
   /** Nodes this run set to drain (and so may re-activate). */
   drainedByRun: Set<string>;
   /** Boot id before each reboot this run performed. */
@@ -27,6 +29,13 @@ export interface RunProgress {
   stoppedAt: { node: string; stage: string; reason: string } | undefined;
   outcome: 'succeeded' | 'halted' | 'interrupted' | 'refused' | 'running' | 'unknown';
   lockOwner: string | undefined;
+  /**
+   * A later attempt (a resume) refused before changing anything: it does not hide where the run
+   * really stands (outcome and stoppedAt stay those of the attempt before it).
+   */
+  refusedAttempt: { stage: string; reason: string; at: string } | undefined;
+  /** Where the run stood when the current attempt began (resumes only). */
+  standing: { outcome: RunProgress['outcome']; stoppedAt: RunProgress['stoppedAt'] } | undefined;
 }
 
 export function emptyProgress(header: JournalHeader): RunProgress {
@@ -37,11 +46,14 @@ export function emptyProgress(header: JournalHeader): RunProgress {
     availabilityBefore: {},
     doneStages: {},
     doneNodes: new Set(),
+    skippedNodes: {},
     drainedByRun: new Set(),
     rebootedFrom: {},
     stoppedAt: undefined,
     outcome: 'unknown',
     lockOwner: undefined,
+    refusedAttempt: undefined,
+    standing: undefined,
   };
 }
 
@@ -49,6 +61,9 @@ export function emptyProgress(header: JournalHeader): RunProgress {
 export function applyEvent(progress: RunProgress, event: RunEvent): void {
   switch (event.type) {
     case 'run-start':
+      progress.standing = progress.plan
+        ? { outcome: progress.outcome, stoppedAt: progress.stoppedAt }
+        : undefined;
       progress.plan ??= event.plan;
       progress.outcome = 'running';
       break;
@@ -81,6 +96,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       break;
     case 'node-end':
       progress.doneNodes.add(event.node);
+      if (event.skipped) progress.skippedNodes[event.node] = event.skipped;
       break;
     case 'halt':
       progress.outcome = 'halted';
@@ -100,7 +116,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       progress.lockOwner = event.action === 'released' ? undefined : event.owner;
       break;
     case 'run-end':
-      progress.outcome = event.outcome;
+      applyRunEnd(progress, event);
       break;
     case 'preflight':
     case 'stage-start':
@@ -110,6 +126,28 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
     case 'progress':
     case 'warning':
       break;
+  }
+}
+
+function applyRunEnd(progress: RunProgress, event: Extract<RunEvent, { type: 'run-end' }>): void {
+  const standing = progress.standing;
+  if (event.outcome === 'refused' && standing && standing.outcome !== 'unknown') {
+    // A refused resume changed nothing: the run still stands where the attempt before left it.
+    const refusal = progress.stoppedAt !== standing.stoppedAt ? progress.stoppedAt : undefined;
+    progress.refusedAttempt = {
+      stage: refusal?.stage ?? 'start',
+      reason: refusal?.reason ?? 'refused',
+      at: event.at,
+    };
+    progress.outcome = standing.outcome;
+    progress.stoppedAt = standing.stoppedAt;
+    return;
+  }
+  progress.outcome = event.outcome;
+  if (event.outcome === 'succeeded') {
+    // A resume that finished leaves no stop behind.
+    progress.stoppedAt = undefined;
+    progress.refusedAttempt = undefined;
   }
 }
 
@@ -125,11 +163,18 @@ export function replayJournal(lines: Iterable<JournalLine>): RunProgress {
 }
 
 /** Replay a journal file as it streams from disk: a journal of any size, in bounded memory. */
-export async function replayJournalFile(dir: string, runId: string): Promise<RunProgress> {
+export async function replayJournalFile(
+  dir: string,
+  runId: string,
+  /** Sees every event too, in order (e.g. to time a run's attempts). */
+  observe?: (event: RunEvent) => void,
+): Promise<RunProgress> {
   let replay: ReturnType<typeof startReplay> | undefined;
   for await (const line of readJournalRecords(journalPath(dir, runId), runId)) {
-    if (replay) replay.add(line as RunEvent);
-    else replay = startReplay(line as JournalHeader);
+    if (replay) {
+      replay.add(line as RunEvent);
+      observe?.(line as RunEvent);
+    } else replay = startReplay(line as JournalHeader);
   }
   if (!replay) throw new JournalError(`the journal of run ${runId} is empty`);
   return replay.finish();
