@@ -79,6 +79,11 @@ Examples:
       .description('preview the exact plan (order, commands, checks) without touching anything')
       .argument('<runbook>', 'runbook file')
       .option('--inventory <file>', 'plan offline against a YAML description of the cluster')
+      .option(
+        '--continue-from <run-id>',
+        'show the nodes that run finished as skipped (as `run --continue-from`)',
+      )
+      .option('--journal-dir <dir>', 'where run journals are (for --continue-from)')
       .addOption(
         new Option('--format <format>', 'output format')
           .choices(['text', 'json', 'markdown'])
@@ -98,6 +103,10 @@ Examples:
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)')
       .option('--force <reason>', 'start even if pre-flight checks fail; the reason is journaled')
+      .option(
+        '--continue-from <run-id>',
+        'skip the nodes that earlier run finished (refused if it is of another runbook or cluster)',
+      )
       .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   ).action(async (runbook: string, opts) => {
     const { runCommand } = await import('./commands/run.js');

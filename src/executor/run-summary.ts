@@ -1,3 +1,5 @@
+import { JournalError } from '../errors.js';
+import type { PreviousRun } from '../plan/continue-from.js';
 import type { RunEvent, RunOutcome } from './events.js';
 import { type RunProgress, replayJournalFile } from './run-progress.js';
 
@@ -112,4 +114,24 @@ function describeStanding(progress: RunProgress, node: string, stages: number): 
   }
   if (done > 0 || drained) return { kind: 'in-progress', stagesDone: done, stages, drained };
   return { kind: 'not-started' };
+}
+
+/** What `--continue-from` needs of an earlier run (its journal must exist and have a plan). */
+export async function readPreviousRun(dir: string, runId: string): Promise<PreviousRun> {
+  const progress = await replayJournalFile(dir, runId);
+  const { header, plan } = progress;
+  if (!plan) {
+    throw new JournalError(`run ${runId} never got past its start: it finished no node`, {
+      hint: 'start without --continue-from',
+    });
+  }
+  return {
+    runId,
+    runbook: { name: plan.runbook.name, file: header.runbookFile, hash: header.runbookHash },
+    nodes: plan.nodes.map((n) => ({ name: n.name, id: n.id })),
+    finished: [...progress.doneNodes].map((name) => ({
+      name,
+      how: progress.skippedNodes[name] ? 'found already done' : 'finished',
+    })),
+  };
 }

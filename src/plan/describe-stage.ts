@@ -1,6 +1,6 @@
 import type { StageKind } from '../runbook/types.js';
 import { formatDuration } from '../shared/format-duration.js';
-import type { PlannedStage } from './types.js';
+import type { PlannedStage, SkipEvaluation } from './types.js';
 
 type StageDescribers = {
   [K in StageKind]: (stage: Extract<PlannedStage, { kind: K }>) => string[];
@@ -19,10 +19,12 @@ const stageDescribers: StageDescribers = {
     ...stage.commands.map((c) => `$ ${stage.sudo ? 'sudo ' : ''}${c.display}`),
     `timeout ${formatDuration(stage.timeoutMs)} per command` +
       (stage.retries ? `, ${stage.retries} retries every ${formatDuration(stage.retryDelayMs)}` : ''),
+    ...describeSkipIf(stage),
   ],
   reboot: (stage) => [
     `$ ${stage.sudo ? 'sudo ' : ''}${stage.command.display}`,
     `wait up to ${formatDuration(stage.returnTimeoutMs)} for the node to return`,
+    ...describeSkipIf(stage),
   ],
   activate: (stage) =>
     stage.skipReason
@@ -32,6 +34,21 @@ const stageDescribers: StageDescribers = {
   pause: (stage) => [`pause ${formatDuration(stage.durationMs)}${stage.reason ? ` — ${stage.reason}` : ''}`],
   prompt: (stage) => [`ask: ${stage.message}`],
 };
+
+const VERDICT_WORDS: Record<SkipEvaluation['verdict'], string> = {
+  skip: 'would be skipped',
+  run: 'would run',
+  error: 'cannot tell (the run would halt here)',
+};
+
+function describeSkipIf(stage: Extract<PlannedStage, { kind: 'run' | 'reboot' }>): string[] {
+  const conditions = stage.skipIf ?? [];
+  if (conditions.length === 0) return [];
+  const lines = [`skipped if ${conditions.map((c) => c.label).join(' and ')} (checked on the node first)`];
+  const found = stage.skipEvaluation;
+  if (found) lines.push(`evaluated now: ${VERDICT_WORDS[found.verdict]}: ${found.reason}`);
+  return lines;
+}
 
 /** The details of one stage as lines: commands, waits and timeouts, what it asks. */
 export function describeStage(stage: PlannedStage): string[] {

@@ -1,4 +1,7 @@
+import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { defaultJournalDir } from '../../executor/journal.js';
+import { readPreviousRun } from '../../executor/run-summary.js';
 import { planRollout } from '../../plan/plan-rollout.js';
 import type { ClusterFacts } from '../../plan/types.js';
 import { renderPlanMarkdown } from '../../report/plan-markdown.js';
@@ -12,13 +15,22 @@ import { connectWith } from './connect.js';
 export interface PlanOptions extends ConnectionFlags {
   inventory?: string;
   format?: 'text' | 'json' | 'markdown';
+  /** Show what `run --continue-from RUN_ID` would skip. */
+  continueFrom?: string;
+  journalDir?: string;
 }
 
 /** `drydock plan`: the dry-run preview. Reads facts (offline or read-only), changes nothing. */
 export async function planCommand(runbookPath: string, options: PlanOptions, io: CliIo): Promise<number> {
   const runbook = await parseRunbookFile(runbookPath);
+  const previous = options.continueFrom
+    ? await readPreviousRun(options.journalDir ?? defaultJournalDir(io.env), options.continueFrom)
+    : undefined;
   const facts = await loadClusterFacts(runbook, options, io);
-  const plan = planRollout(runbook, facts, { now: Date.now() });
+  const plan = planRollout(runbook, facts, {
+    now: Date.now(),
+    ...(previous ? { continueFrom: { previous, runbookFile: resolve(runbook.file) } } : {}),
+  });
   const format = options.format ?? 'text';
   if (format === 'json') io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
   else if (format === 'markdown') io.stdout(renderPlanMarkdown(plan));
