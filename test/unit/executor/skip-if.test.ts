@@ -198,4 +198,24 @@ stages:
       );
     }
   });
+
+  it('a node the plan skips (--continue-from) is journaled as skipped, never drained', async () => {
+    const setup = setUp({ w1: { upgradable: 2, engine: '1' }, w2: { upgradable: 2, engine: '1' } });
+    const plan = planRollout(setup.runbook, await readClusterFacts(setup.swarm));
+    plan.nodes[0] = { ...plan.nodes[0]!, skip: { reason: 'finished by run r-old' } };
+    const log = new EventLog();
+    const outcome = await executePlan(
+      fakeExecutorOptions({
+        plan,
+        runbook: setup.runbook,
+        cluster: setup.cluster,
+        checks: new FakeChecks(),
+        reporter: log,
+      }),
+    );
+    expect(outcome).toBe('succeeded');
+    expect(log.ofType('drained').map((e) => e.node)).toEqual(['w2']);
+    expect(log.ofType('node-end').find((e) => e.node === 'w1')?.skipped).toBe('finished by run r-old');
+    expect(setup.cluster.commands.filter((c) => c.node === 'w1')).toEqual([]);
+  });
 });
