@@ -1,6 +1,6 @@
 import type { StageKind } from '../runbook/types.js';
 import { formatDuration } from '../shared/format-duration.js';
-import type { PlannedStage, SkipEvaluation } from './types.js';
+import type { PlannedStage } from './types.js';
 
 type StageDescribers = {
   [K in StageKind]: (stage: Extract<PlannedStage, { kind: K }>) => string[];
@@ -35,19 +35,10 @@ const stageDescribers: StageDescribers = {
   prompt: (stage) => [`ask: ${stage.message}`],
 };
 
-const VERDICT_WORDS: Record<SkipEvaluation['verdict'], string> = {
-  skip: 'would be skipped',
-  run: 'would run',
-  error: 'cannot tell (the run would halt here)',
-};
-
 function describeSkipIf(stage: Extract<PlannedStage, { kind: 'run' | 'reboot' }>): string[] {
   const conditions = stage.skipIf ?? [];
   if (conditions.length === 0) return [];
-  const lines = [`skipped if ${conditions.map((c) => c.label).join(' and ')} (checked on the node first)`];
-  const found = stage.skipEvaluation;
-  if (found) lines.push(`evaluated now: ${VERDICT_WORDS[found.verdict]}: ${found.reason}`);
-  return lines;
+  return [`skipped if ${conditions.map((c) => c.label).join(' and ')} (checked on the node first)`];
 }
 
 /** The details of one stage as lines: commands, waits and timeouts, what it asks. */

@@ -69,8 +69,6 @@ export type PlannedStage =
       retryDelayMs: number;
       /** Absent when the stage has none (and in plans journaled before skipIf existed). */
       skipIf?: PlannedSkipCondition[];
-      /** What `plan --evaluate-skips` found on the node. */
-      skipEvaluation?: SkipEvaluation;
     })
   | (PlannedStageBase<'reboot'> & {
       when: 'always' | 'if-required';
@@ -80,7 +78,6 @@ export type PlannedStage =
       sudo: boolean;
       returnTimeoutMs: number;
       skipIf?: PlannedSkipCondition[];
-      skipEvaluation?: SkipEvaluation;
     })
   | (PlannedStageBase<'activate'> & { timeoutMs: number; skipReason?: string })
   | (PlannedStageBase<'checks'> & { run: CheckName[] })
@@ -96,7 +93,7 @@ export interface PlannedSkipCondition {
   command: PlannedCommand;
 }
 
-/** A skip condition evaluated on the live node (plan --evaluate-skips). */
+/** What a node said when its skip conditions were evaluated. */
 export type SkipEvaluation =
   | { verdict: 'skip'; reason: string }
   | { verdict: 'run'; reason: string }
