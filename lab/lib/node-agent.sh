@@ -196,11 +196,17 @@ record_pkg() {   # name version — node-local package "database"
 }
 
 apt_get() {
-  local args=() a skip=0
+  local args=() a skip=0 simulate=0
   for a in "$@"; do
     if [ $skip = 1 ]; then skip=0; continue; fi
-    case $a in -o|-t|-c) skip=1 ;; -*) ;; *) args+=("$a") ;; esac
+    case $a in
+      -o|-t|-c) skip=1 ;;
+      -s|--simulate|--dry-run|--just-print|--no-act|--recon) simulate=1 ;;
+      -*) ;;
+      *) args+=("$a") ;;
+    esac
   done
+  if [ $simulate = 1 ]; then apt_get_simulate "${args[0]:-}"; return; fi
   case "${args[0]:-}" in
     update)
       echo "Hit:1 lab://drydock-lab bookworm InRelease"
@@ -232,6 +238,24 @@ apt_get() {
       done
       return $rc ;;
     *) echo "E: drydock lab apt-get shim: unsupported command '${args[0]:-}'" >&2; return 100 ;;
+  esac
+}
+
+# `apt-get -s upgrade`: read-only. A node never upgraded has two upgradable packages; after its
+# first `apt-get upgrade` (lab-patchlevel recorded) it has none.
+apt_get_simulate() {
+  case "$1" in
+    upgrade|dist-upgrade|full-upgrade)
+      echo "Reading package lists... Done"
+      if grep -q '^lab-patchlevel ' /var/lib/drydock-lab/packages 2>/dev/null; then
+        echo "0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded."
+      else
+        echo "Inst lab-patchlevel [0] (1 lab:bookworm [all])"
+        echo "Inst linux-image-lab [6.1.0-lab0] (6.1.0-lab1 lab:bookworm [amd64])"
+        echo "Conf lab-patchlevel (1 lab:bookworm [all])"
+        echo "2 upgraded, 0 newly installed, 0 to remove and 0 not upgraded."
+      fi ;;
+    *) echo "E: drydock lab apt-get shim: unsupported simulated command '$1'" >&2; return 100 ;;
   esac
 }
 

@@ -79,7 +79,14 @@ Examples:
       .description('preview the exact plan (order, commands, checks) without touching anything')
       .argument('<runbook>', 'runbook file')
       .option('--inventory <file>', 'plan offline against a YAML description of the cluster')
-      .option('--journal-dir <dir>', 'where run journals are (to name the run that drained a node)')
+      .option(
+        '--continue-from <run-id>',
+        'show the nodes that run finished as skipped (as `run --continue-from`)',
+      )
+      .option(
+        '--journal-dir <dir>',
+        'where run journals are (to name the run that drained a node; for --continue-from)',
+      )
       .addOption(
         new Option('--format <format>', 'output format')
           .choices(['text', 'json', 'markdown'])
@@ -100,6 +107,10 @@ Examples:
       .option('--journal-dir <dir>', 'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)')
       .option('--force-preflight <reason>', 'start even if pre-flight checks fail; the reason is journaled')
       .option('--force <reason>', 'older spelling of --force-preflight')
+      .option(
+        '--continue-from <run-id>',
+        'skip the nodes that earlier run finished (refused if it is of another runbook or cluster)',
+      )
       .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
   ).action(async (runbook: string, opts) => {
     const { runCommand } = await import('./commands/run.js');
@@ -148,12 +159,13 @@ Examples:
 
   program
     .command('runs')
-    .description('list run journals and their state')
+    .description('list run journals and their state; with RUN_ID, that run in detail')
+    .argument('[run-id]', 'one run: its nodes, where it stopped, the resume command, the report')
     .option('--journal-dir <dir>', 'where run journals are')
     .option('--json', 'JSON output')
-    .action(async (opts) => {
+    .action(async (runId: string | undefined, opts) => {
       const { runsCommand } = await import('./commands/runs.js');
-      setExit(await runsCommand(opts, io));
+      setExit(await runsCommand(opts, io, runId));
     });
 
   program

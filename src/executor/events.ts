@@ -60,7 +60,8 @@ export type RunEvent =
       message?: string;
       at: string;
     }
-  | { type: 'node-end'; node: string; availabilityAfter: string; at: string }
+  /** `skipped`: the node was skipped whole (nothing left to do on it), with why. */
+  | { type: 'node-end'; node: string; availabilityAfter: string; skipped?: string; at: string }
   | { type: 'halt'; report: HaltReport; at: string }
   | {
       type: 'interrupted';

@@ -35,6 +35,7 @@ import { offerForceUpdate } from './remediate-services.js';
 import { refuseOutsideWindow, runRollout } from './rollout.js';
 import { applyEvent, isStageDone, type RunProgress, summarizeNodes } from './run-progress.js';
 import { findNode } from './stages/drain-node.js';
+import { decideNodeSkip } from './stages/skip-if.js';
 import { stageHandlers } from './stages/stage-handlers.js';
 import type { StageContext, StageResult } from './stages/types.js';
 import { verifyStillDrained } from './verify-drained.js';
@@ -359,6 +360,9 @@ class Executor {
     if (before !== 'active') {
       this.progressNote(node.name, `was ${before} before the run: drydock leaves its availability alone`);
     }
+    const skip = await decideNodeSkip(node, this.stageContext);
+    if (skip.kind === 'error') this.haltWith(node.name, skip.stage, skip.reason);
+    if (skip.kind === 'skip') return this.skipNode(node, skip.reason, current.availability);
     for (const stage of node.stages) {
       if (isStageDone(this.o.progress, node.name, stage.name)) continue;
       if (this.halted) return;
@@ -389,6 +393,22 @@ class Executor {
       if (isRunHalt(error)) this.halted ??= error;
       throw error;
     }
+  }
+
+  /** Nothing left to do on the node: every stage is journaled as skipped, nothing is drained. */
+  private skipNode(node: PlannedNode, reason: string, availability: string): void {
+    this.progressNote(node.name, `skipped whole, not drained: ${reason}`);
+    for (const stage of node.stages) {
+      if (isStageDone(this.o.progress, node.name, stage.name)) continue;
+      this.stageEnd(node, stage, 'skipped', 0, `node skipped: ${reason}`);
+    }
+    this.emit({
+      type: 'node-end',
+      node: node.name,
+      availabilityAfter: availability,
+      skipped: reason,
+      at: this.at(),
+    });
   }
 
   private interrupt(node: string, stage: string): never {

@@ -19,6 +19,8 @@ export interface RunProgress {
   /** Stages finished (succeeded or skipped) per node, by stage name. */
   doneStages: Record<string, Set<string>>;
   doneNodes: Set<string>;
+  /** Nodes skipped whole (already done), with why. They are in doneNodes too. */
+  skippedNodes: Record<string, string>;
   /** Nodes this run set to drain (and so may re-activate). */
   drainedByRun: Set<string>;
   /** The swarm node ID each drain acted on (journals before it was recorded lack it). */
@@ -33,6 +35,13 @@ export interface RunProgress {
   /** Set when the last stop was `interrupted`: by a signal or at the window's end. */
   stopReason?: StopReason;
   lockOwner: string | undefined;
+  /**
+   * A later attempt (a resume) refused before changing anything: it does not hide where the run
+   * really stands (outcome and stoppedAt stay those of the attempt before it).
+   */
+  refusedAttempt: { stage: string; reason: string; at: string } | undefined;
+  /** Where the run stood when the current attempt began (resumes only). */
+  standing: { outcome: RunProgress['outcome']; stoppedAt: RunProgress['stoppedAt'] } | undefined;
 }
 
 export function emptyProgress(header: JournalHeader): RunProgress {
@@ -43,12 +52,15 @@ export function emptyProgress(header: JournalHeader): RunProgress {
     availabilityBefore: {},
     doneStages: {},
     doneNodes: new Set(),
+    skippedNodes: {},
     drainedByRun: new Set(),
     drainedIds: {},
     rebootedFrom: {},
     stoppedAt: undefined,
     outcome: 'unknown',
     lockOwner: undefined,
+    refusedAttempt: undefined,
+    standing: undefined,
   };
 }
 
@@ -56,6 +68,9 @@ export function emptyProgress(header: JournalHeader): RunProgress {
 export function applyEvent(progress: RunProgress, event: RunEvent): void {
   switch (event.type) {
     case 'run-start':
+      progress.standing = progress.plan
+        ? { outcome: progress.outcome, stoppedAt: progress.stoppedAt }
+        : undefined;
       progress.plan ??= event.plan;
       progress.outcome = 'running';
       delete progress.stopReason;
@@ -94,6 +109,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       break;
     case 'node-end':
       progress.doneNodes.add(event.node);
+      if (event.skipped) progress.skippedNodes[event.node] = event.skipped;
       break;
     case 'halt':
       progress.outcome = 'halted';
@@ -114,7 +130,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
       progress.lockOwner = event.action === 'released' ? undefined : event.owner;
       break;
     case 'run-end':
-      progress.outcome = event.outcome;
+      applyRunEnd(progress, event);
       break;
     case 'preflight':
       if (event.forced) progress.forcedPreflight ??= event.forced;
@@ -125,6 +141,28 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
     case 'progress':
     case 'warning':
       break;
+  }
+}
+
+function applyRunEnd(progress: RunProgress, event: Extract<RunEvent, { type: 'run-end' }>): void {
+  const standing = progress.standing;
+  if (event.outcome === 'refused' && standing && standing.outcome !== 'unknown') {
+    // A refused resume changed nothing: the run still stands where the attempt before left it.
+    const refusal = progress.stoppedAt !== standing.stoppedAt ? progress.stoppedAt : undefined;
+    progress.refusedAttempt = {
+      stage: refusal?.stage ?? 'start',
+      reason: refusal?.reason ?? 'refused',
+      at: event.at,
+    };
+    progress.outcome = standing.outcome;
+    progress.stoppedAt = standing.stoppedAt;
+    return;
+  }
+  progress.outcome = event.outcome;
+  if (event.outcome === 'succeeded') {
+    // A resume that finished leaves no stop behind.
+    progress.stoppedAt = undefined;
+    progress.refusedAttempt = undefined;
   }
 }
 
@@ -140,11 +178,18 @@ export function replayJournal(lines: Iterable<JournalLine>): RunProgress {
 }
 
 /** Replay a journal file as it streams from disk: a journal of any size, in bounded memory. */
-export async function replayJournalFile(dir: string, runId: string): Promise<RunProgress> {
+export async function replayJournalFile(
+  dir: string,
+  runId: string,
+  /** Sees every event too, in order (e.g. to time a run's attempts). */
+  observe?: (event: RunEvent) => void,
+): Promise<RunProgress> {
   let replay: ReturnType<typeof startReplay> | undefined;
   for await (const line of readJournalRecords(journalPath(dir, runId), runId)) {
-    if (replay) replay.add(line as RunEvent);
-    else replay = startReplay(line as JournalHeader);
+    if (replay) {
+      replay.add(line as RunEvent);
+      observe?.(line as RunEvent);
+    } else replay = startReplay(line as JournalHeader);
   }
   if (!replay) throw new JournalError(`the journal of run ${runId} is empty`);
   return replay.finish();

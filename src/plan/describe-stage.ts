@@ -22,10 +22,12 @@ const stageDescribers: StageDescribers = {
       (stage.retries
         ? `, ${countOf(stage.retries, 'retry', 'retries')} every ${formatDuration(stage.retryDelayMs)}`
         : ''),
+    ...describeSkipIf(stage),
   ],
   reboot: (stage) => [
     `$ ${stage.sudo ? 'sudo ' : ''}${stage.command.display}`,
     `wait up to ${formatDuration(stage.returnTimeoutMs)} for the node to return`,
+    ...describeSkipIf(stage),
   ],
   activate: (stage) =>
     stage.skipReason
@@ -35,6 +37,12 @@ const stageDescribers: StageDescribers = {
   pause: (stage) => [`pause ${formatDuration(stage.durationMs)}${stage.reason ? ` — ${stage.reason}` : ''}`],
   prompt: (stage) => [`ask: ${stage.message}`],
 };
+
+function describeSkipIf(stage: Extract<PlannedStage, { kind: 'run' | 'reboot' }>): string[] {
+  const conditions = stage.skipIf ?? [];
+  if (conditions.length === 0) return [];
+  return [`skipped if ${conditions.map((c) => c.label).join(' and ')} (checked on the node first)`];
+}
 
 /** The details of one stage as lines: commands, waits and timeouts, what it asks. */
 export function describeStage(stage: PlannedStage): string[] {

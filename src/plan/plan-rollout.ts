@@ -2,7 +2,9 @@
 // helpers share its types; the stage planners are a table typed over the stage kinds.
 import { SafetyRefusal } from '../errors.js';
 import { renderCommand, type SubstitutionScope } from '../runbook/substitute.js';
-import type { CheckName, Runbook, Stage } from '../runbook/types.js';
+import type { CheckName, Runbook, SkipCondition, Stage } from '../runbook/types.js';
+import { type PreviousRun, resolveContinueFrom } from './continue-from.js';
+import { planSkipConditions } from './skip-conditions.js';
 import type {
   ClusterFacts,
   ClusterNodeFacts,
@@ -26,7 +28,11 @@ export function planRollout(
   runbook: Runbook,
   facts: ClusterFacts,
   /** The time the plan is made for (the caller reads the clock; the planner stays pure). */
-  options: { now?: number } = {},
+  options: {
+    now?: number;
+    /** `run --continue-from`: the earlier run, and this runbook's absolute path (journals record those). */
+    continueFrom?: { previous: PreviousRun; runbookFile: string };
+  } = {},
 ): Plan {
   const warnings: string[] = [];
   refuseDuplicateHostnames(facts.nodes);
@@ -36,6 +42,13 @@ export function planRollout(
   const ordered = orderNodes(runbook, selected, warnings);
   const batches = batchNodes(ordered, runbook.rollout.concurrency);
   const leader = facts.nodes.find((n) => n.role === 'manager' && n.leader) ?? null;
+  const continued = options.continueFrom
+    ? resolveContinueFrom(
+        options.continueFrom.previous,
+        { name: runbook.name, file: options.continueFrom.runbookFile, hash: runbook.hash },
+        facts.nodes,
+      )
+    : undefined;
 
   const nodes: PlannedNode[] = [];
   let position = 0;
@@ -43,7 +56,9 @@ export function planRollout(
     for (const name of batch.nodes) {
       const node = selected.find((n) => n.hostname === name)!;
       position += 1;
-      nodes.push(planNode(runbook, node, position, batch, batches.length));
+      const planned = planNode(runbook, node, position, batch, batches.length);
+      const skip = continued?.skip[name];
+      nodes.push(skip ? { ...planned, skip: { reason: skip } } : planned);
     }
   }
   if (selected.length === 0) warnings.push('no node matches the runbook targets: nothing to do');
@@ -95,6 +110,7 @@ export function planRollout(
     })),
     batches,
     nodes,
+    ...(continued ? { continueFrom: continued.summary } : {}),
     skipped,
     warnings,
     ...(runbook.notify.length > 0
@@ -357,6 +373,7 @@ const stagePlanners: StagePlanners = {
     timeoutMs: stage.timeoutMs,
     retries: stage.retries,
     retryDelayMs: stage.retryDelayMs,
+    ...planSkipIf(stage.skipIf, scope),
   }),
   reboot: (stage, base, scope) => ({
     ...base,
@@ -366,6 +383,7 @@ const stagePlanners: StagePlanners = {
     command: planCommand(stage.command, scope),
     sudo: scope.sudo,
     returnTimeoutMs: stage.returnTimeoutMs,
+    ...planSkipIf(stage.skipIf, scope),
     conditions: [
       ...base.conditions,
       ...(stage.when === 'if-required' ? [`reboot only if ${stage.requiredFile} exists on the node`] : []),
@@ -398,6 +416,10 @@ const stagePlanners: StagePlanners = {
     ],
   }),
 };
+
+function planSkipIf(conditions: readonly SkipCondition[], scope: StageScope) {
+  return conditions.length > 0 ? { skipIf: planSkipConditions(conditions, scope) } : {};
+}
 
 function planStage(
   stage: Stage,

@@ -67,6 +67,8 @@ export type PlannedStage =
       timeoutMs: number;
       retries: number;
       retryDelayMs: number;
+      /** Absent when the stage has none (and in plans journaled before skipIf existed). */
+      skipIf?: PlannedSkipCondition[];
     })
   | (PlannedStageBase<'reboot'> & {
       when: 'always' | 'if-required';
@@ -75,11 +77,27 @@ export type PlannedStage =
       /** Run the reboot command with sudo (connection.ssh.sudo). */
       sudo: boolean;
       returnTimeoutMs: number;
+      skipIf?: PlannedSkipCondition[];
     })
   | (PlannedStageBase<'activate'> & { timeoutMs: number; skipReason?: string })
   | (PlannedStageBase<'checks'> & { run: CheckName[] })
   | (PlannedStageBase<'pause'> & { durationMs: number; reason?: string })
   | (PlannedStageBase<'prompt'> & { message: string; unattended: 'continue' | 'halt' });
+
+/** One `skipIf` condition as planned: what it means and the read-only command that tests it. */
+export interface PlannedSkipCondition {
+  kind: 'command' | 'engine-version' | 'no-upgradable-packages';
+  /** What holding means, e.g. "engine already at 24.0.7". */
+  label: string;
+  /** Exit 0: holds (skip). Built-ins exit 1 when it does not hold and anything else on error. */
+  command: PlannedCommand;
+}
+
+/** What a node said when its skip conditions were evaluated. */
+export type SkipEvaluation =
+  | { verdict: 'skip'; reason: string }
+  | { verdict: 'run'; reason: string }
+  | { verdict: 'error'; reason: string };
 
 export interface PlannedNode {
   name: string;
@@ -97,6 +115,8 @@ export interface PlannedNode {
   /** Things the operator should know about this node, e.g. "was paused before the run: left paused". */
   notes: string[];
   stages: PlannedStage[];
+  /** Skipped whole, known before the run (finished by the run `--continue-from` names). */
+  skip?: { reason: string };
 }
 
 export interface PlannedBatch {
@@ -122,6 +142,8 @@ export interface Plan {
   variables: { name: string; value: string; secret: boolean; source: string }[];
   batches: PlannedBatch[];
   nodes: PlannedNode[];
+  /** `run --continue-from`: the earlier run whose finished nodes this plan skips. */
+  continueFrom?: { runId: string; nodes: string[]; notes: string[] };
   /** Nodes matched by nothing or excluded, with why; shown so nobody is surprised. */
   skipped: { name: string; reason: string }[];
   warnings: string[];

@@ -28,6 +28,13 @@ export function renderPlanMarkdown(plan: Plan): string {
     );
   }
   for (const w of plan.warnings) out.push(`- **Warning:** ${w}`);
+  if (plan.continueFrom) {
+    const { runId, nodes, notes } = plan.continueFrom;
+    out.push(
+      `- Continue from run \`${runId}\`: ${nodes.length ? `skips ${nodes.map((n) => `\`${n}\``).join(', ')} (finished by it)` : 'it finished no node'}`,
+    );
+    for (const note of notes) out.push(`  - ${note}`);
+  }
   if (plan.variables.length > 0) {
     out.push('', '## Variables', '', '| Name | Value | Source |', '|---|---|---|');
     for (const v of plan.variables) {
@@ -39,13 +46,14 @@ export function renderPlanMarkdown(plan: Plan): string {
   out.push('', '## Order', '', '| # | Node | Role | Batch | Why |', '|---|---|---|---|---|');
   for (const n of plan.nodes) {
     out.push(
-      `| ${n.position} | \`${n.name}\` | ${n.role}${n.leader ? ' (leader)' : ''} | ${n.batch} | ${n.reason} |`,
+      `| ${n.position} | \`${n.name}\` | ${n.role}${n.leader ? ' (leader)' : ''} | ${n.batch} | ${n.reason}${n.skip ? `; **skipped:** ${n.skip.reason}` : ''} |`,
     );
   }
   for (const s of plan.skipped) out.push(`| – | \`${s.name}\` | | | skipped: ${s.reason} |`);
   for (const n of plan.nodes) {
     out.push('', `## ${n.position}. ${n.name}`, '');
     for (const note of n.notes) out.push(`> ${note}`, '');
+    if (n.skip) out.push(`> **Skipped whole** (not drained, no stage runs): ${n.skip.reason}`, '');
     for (const s of n.stages) {
       out.push(`${s.index + 1}. **${s.name}** (${s.kind})`);
       for (const line of describeStage(s)) {

@@ -36,10 +36,12 @@ export function renderPlanText(plan: Plan): string {
     );
   }
   for (const w of plan.warnings) out.push(`warning: ${w}`);
+  if (plan.continueFrom) out.push(describeContinueFrom(plan).trimEnd());
   out.push('');
   out.push('order:');
   for (const node of plan.nodes) {
-    out.push(`  ${String(node.position).padStart(2)}. ${node.name.padEnd(16)} ${node.reason}`);
+    const skip = node.skip ? ` — skipped: ${node.skip.reason}` : '';
+    out.push(`  ${String(node.position).padStart(2)}. ${node.name.padEnd(16)} ${node.reason}${skip}`);
   }
   for (const s of plan.skipped) out.push(`   -  ${s.name.padEnd(16)} skipped: ${s.reason}`);
   for (const node of plan.nodes) {
@@ -51,11 +53,27 @@ export function renderPlanText(plan: Plan): string {
   return escapeControl(`${out.join('\n')}\n`);
 }
 
+/** `--continue-from`: which nodes are skipped and why, said at the start of plan and run. */
+export function describeContinueFrom(plan: Plan): string {
+  if (!plan.continueFrom) return '';
+  const { runId, notes } = plan.continueFrom;
+  const skipped = plan.nodes.filter((n) => n.skip);
+  const lines = [
+    skipped.length
+      ? `continue-from ${runId}: skipping ${skipped.map((n) => n.name).join(', ')}`
+      : `continue-from ${runId}: it finished no node of this plan: nothing skipped`,
+    ...skipped.map((n) => `  ${n.name}: ${n.skip?.reason}`),
+    ...notes.map((note) => `  note: ${note}`),
+  ];
+  return escapeControl(`${lines.join('\n')}\n`);
+}
+
 function renderNode(node: PlannedNode, total: number): string[] {
   const lines = [
     `[${node.position}/${total}] ${node.name} (${node.role}${node.leader ? ', leader' : ''}, ${node.address}, ${node.availabilityBefore})`,
   ];
   for (const note of node.notes) lines.push(`    note: ${note}`);
+  if (node.skip) lines.push(`    skipped whole (not drained, no stage runs): ${node.skip.reason}`);
   for (const stage of node.stages) {
     lines.push(
       `  ${stage.index + 1}. ${stage.name} (${stage.kind})${stage.description ? ` — ${stage.description}` : ''}`,

@@ -1,6 +1,6 @@
 import { parseDuration } from '../shared/parse-duration.js';
 import { CHECK_NAMES, CHECK_OPTION_SCHEMAS, type ParsedRunbook, type ParsedStage } from './schema.js';
-import type { CheckOptions, Runbook, Stage, Variable, Webhook } from './types.js';
+import type { CheckOptions, Runbook, SkipCondition, Stage, Variable, Webhook } from './types.js';
 import { resolveWebhookUrl, webhookHost } from './webhook-url.js';
 
 /**
@@ -53,6 +53,20 @@ export function resolveVariable(name: string, raw: ParsedRunbook['variables'][st
   };
 }
 
+/** `skipIf: "cmd"` is `{ command: cmd }`; an object's conditions in a fixed order. */
+function normalizeSkipIf(raw: ParsedSkipIf): SkipCondition[] {
+  if (raw === undefined) return [];
+  if (typeof raw === 'string') return [{ kind: 'command', command: raw }];
+  return [
+    ...(raw.engineVersion !== undefined
+      ? [{ kind: 'engine-version' as const, version: raw.engineVersion }]
+      : []),
+    ...(raw.noUpgradablePackages ? [{ kind: 'no-upgradable-packages' as const }] : []),
+    ...(raw.command !== undefined ? [{ kind: 'command' as const, command: raw.command }] : []),
+  ];
+}
+type ParsedSkipIf = Extract<ParsedStage, { kind: 'run' }>['skipIf'];
+
 function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean): Stage {
   const base = {
     name,
@@ -71,6 +85,7 @@ function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean):
         timeoutMs: parseDuration(stage.timeout),
         retries: stage.retries,
         retryDelayMs: parseDuration(stage.retryDelay),
+        skipIf: normalizeSkipIf(stage.skipIf),
       };
     case 'reboot':
       return {
@@ -80,6 +95,7 @@ function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean):
         requiredFile: stage.requiredFile,
         command: stage.command,
         returnTimeoutMs: parseDuration(stage.returnTimeout),
+        skipIf: normalizeSkipIf(stage.skipIf),
       };
     case 'activate':
       return { kind: 'activate', ...base, timeoutMs: parseDuration(stage.timeout) };

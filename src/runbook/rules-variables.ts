@@ -27,6 +27,16 @@ function listTemplateFields(runbook: ParsedRunbook): TemplateField[] {
     }
     if (stage.kind === 'reboot')
       fields.push({ path: ['stages', index, 'command'], template: stage.command, shell: true });
+    if ((stage.kind === 'run' || stage.kind === 'reboot') && stage.skipIf !== undefined) {
+      const skipIf = typeof stage.skipIf === 'string' ? { command: stage.skipIf } : stage.skipIf;
+      const at = typeof stage.skipIf === 'string' ? [] : ['command'];
+      if (skipIf.command !== undefined)
+        fields.push({ path: ['stages', index, 'skipIf', ...at], template: skipIf.command, shell: true });
+      if (skipIf.engineVersion !== undefined) {
+        const path = ['stages', index, 'skipIf', 'engineVersion'];
+        fields.push({ path, template: skipIf.engineVersion, shell: false });
+      }
+    }
   });
   const expected = runbook.checks.options['engine-version']?.expected;
   if (expected !== undefined) {

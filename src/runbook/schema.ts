@@ -160,6 +160,40 @@ const stageCommon = {
     .describe('Run the between-stage checks after this stage (true by default).'),
 };
 
+/**
+ * When a disruptive stage is already done. A string is a command; an object names built-in
+ * conditions (several: all must hold). Every condition runs on the node and must be read-only:
+ * `run` runs them before the stage, and `plan --evaluate-skips` runs them too.
+ */
+export const rawSkipIf = z
+  .union([
+    z.string().min(1),
+    z
+      .strictObject({
+        command: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Read-only command run on the node: exit 0 skips the stage (its output is the reason).'),
+        engineVersion: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Skip when the node\'s engine already runs this version, e.g. "${engine_version}".'),
+        noUpgradablePackages: z
+          .literal(true)
+          .optional()
+          .describe('Skip when `apt-get -s upgrade` on the node lists no package to upgrade.'),
+      })
+      .refine((c) => Object.keys(c).length > 0, {
+        error: 'name a condition: command, engineVersion or noUpgradablePackages',
+      }),
+  ])
+  .optional()
+  .describe(
+    'Skip this stage when it is already done: a read-only command (exit 0 = skip), or built-ins { engineVersion, noUpgradablePackages }. A node whose every run and reboot stage is skipped is skipped whole (not drained).',
+  );
+
 export const rawDrainStage = z
   .strictObject({
     kind: z.literal('drain'),
@@ -182,6 +216,7 @@ export const rawRunStage = z
     timeout: rawDuration.default('10m').describe('Per-command timeout.'),
     retries: z.number().int().min(0).max(10).default(0).describe('Retries per command on failure.'),
     retryDelay: rawDurationOrZero.default('5s'),
+    skipIf: rawSkipIf,
   })
   .describe('Run shell commands on the node over SSH.');
 
@@ -198,6 +233,7 @@ export const rawRebootStage = z
     returnTimeout: rawDuration
       .default('10m')
       .describe('How long to wait for the node to come back (SSH up, boot id changed).'),
+    skipIf: rawSkipIf,
   })
   .describe('Reboot the node and confirm it really rebooted (boot id changed).');
 

@@ -79,13 +79,22 @@ export interface RunStage extends StageBase<'run'> {
   timeoutMs: number;
   retries: number;
   retryDelayMs: number;
+  /** Skip when every condition holds (empty: never skipped). */
+  skipIf: SkipCondition[];
 }
 export interface RebootStage extends StageBase<'reboot'> {
   when: 'always' | 'if-required';
   requiredFile: string;
   command: string;
   returnTimeoutMs: number;
+  skipIf: SkipCondition[];
 }
+
+/** One `skipIf` condition; each runs on the node, read-only. Templates are substituted at plan time. */
+export type SkipCondition =
+  | { kind: 'command'; command: string }
+  | { kind: 'engine-version'; version: string }
+  | { kind: 'no-upgradable-packages' };
 export interface ActivateStage extends StageBase<'activate'> {
   timeoutMs: number;
 }

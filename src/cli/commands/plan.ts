@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { defaultJournalDir } from '../../executor/journal.js';
 import { isLockExpired, type LockInfo, readLock } from '../../executor/lock.js';
+import { readPreviousRun } from '../../executor/run-summary.js';
 import { planRollout } from '../../plan/plan-rollout.js';
 import type { ClusterFacts, Plan } from '../../plan/types.js';
 import { renderPlanMarkdown } from '../../report/plan-markdown.js';
@@ -16,17 +18,25 @@ import { describeRun, findDrainingRun } from './run-history.js';
 export interface PlanOptions extends ConnectionFlags {
   inventory?: string;
   format?: 'text' | 'json' | 'markdown';
+  /** Show what `run --continue-from RUN_ID` would skip. */
+  continueFrom?: string;
   journalDir?: string;
 }
 
 /** `drydock plan`: the dry-run preview. Reads facts (offline or read-only), changes nothing. */
 export async function planCommand(runbookPath: string, options: PlanOptions, io: CliIo): Promise<number> {
   const runbook = await parseRunbookFile(runbookPath);
+  const previous = options.continueFrom
+    ? await readPreviousRun(options.journalDir ?? defaultJournalDir(io.env), options.continueFrom)
+    : undefined;
   let lock: LockInfo | undefined;
   const facts = await loadClusterFacts(runbook, options, io, (found) => {
     lock = found;
   });
-  const plan = planRollout(runbook, facts, { now: Date.now() });
+  const plan = planRollout(runbook, facts, {
+    now: Date.now(),
+    ...(previous ? { continueFrom: { previous, runbookFile: resolve(runbook.file) } } : {}),
+  });
   if (!options.inventory)
     await explainEarlierRuns(plan, lock, options.journalDir ?? defaultJournalDir(io.env));
   const format = options.format ?? 'text';

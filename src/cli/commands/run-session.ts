@@ -33,7 +33,7 @@ export const OUTCOME_EXIT: Record<RunOutcome, number> = {
 };
 
 /** The exact command that continues a run, printed on halt and interruption. */
-function resumeCommandFor(runId: string, journalDir: string | undefined): string {
+export function resumeCommandFor(runId: string, journalDir: string | undefined): string {
   return `drydock resume ${runId}${journalDir ? ` --journal-dir ${journalDir}` : ''}`;
 }
 

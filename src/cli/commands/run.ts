@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { defaultJournalDir, JournalWriter, newRunId, prepareJournalDir } from '../../executor/journal.js';
 import { readClusterFacts } from '../../executor/read-cluster-facts.js';
 import { emptyProgress } from '../../executor/run-progress.js';
+import { readPreviousRun } from '../../executor/run-summary.js';
 import { planRollout } from '../../plan/plan-rollout.js';
+import { describeContinueFrom } from '../../report/plan-text.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
 import { applyConnectionFlags, type ConnectionFlags, describeConnectionUsed } from '../connection-options.js';
 import type { CliIo } from '../io.js';
@@ -12,6 +14,8 @@ import { operatorName, runSession, type SessionFlags, validateSessionFlags } fro
 
 export interface RunOptions extends ConnectionFlags, SessionFlags {
   journalDir?: string;
+  /** Skip the nodes this earlier run finished. */
+  continueFrom?: string;
 }
 
 /** `drydock run`: plan against the live cluster, then execute exactly that plan. */
@@ -20,12 +24,17 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
   const { lockTtlMs, forcePreflight } = validateSessionFlags(options);
   const runbook = await parseRunbookFile(runbookPath);
   const journalDir = prepareJournalDir(options.journalDir ?? defaultJournalDir(io.env));
+  // An unknown run id is refused before anything is connected to.
+  const previous = options.continueFrom ? await readPreviousRun(journalDir, options.continueFrom) : undefined;
   const cluster = await connectWith(runbook.connection, options, io, {
     command: 'run',
     hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
   });
   try {
-    const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()), { now: Date.now() });
+    const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()), {
+      now: Date.now(),
+      ...(previous ? { continueFrom: { previous, runbookFile: resolve(runbook.file) } } : {}),
+    });
     const runId = newRunId();
     const header = {
       runId,
@@ -42,6 +51,7 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
     };
     const journal = JournalWriter.create(journalDir, header);
     io.stderr(`drydock: run ${runId} (journal ${journal.path})\n`);
+    if (plan.continueFrom) io.stderr(describeContinueFrom(plan));
     const progress = emptyProgress({ type: 'journal-header', formatVersion: 1, ...header });
     return await runSession({
       runId,

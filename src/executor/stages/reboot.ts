@@ -3,10 +3,13 @@ import { renderCommand } from '../../runbook/substitute.js';
 import { waitUntil } from '../../shared/wait-until.js';
 import { findNode } from './drain-node.js';
 import { rebootNode } from './reboot-node.js';
+import { checkStageSkipIf } from './skip-if.js';
 import type { StageContext, StageHandler } from './types.js';
 
 /** Reboot, prove it (boot id changed), then wait until the node is back in the swarm. */
 export const runRebootStage: StageHandler<'reboot'> = async (stage, node, run) => {
+  const skip = await checkStageSkipIf(stage, node, run);
+  if (skip) return skip;
   const text = renderCommand(stage.command.template, run.scopeFor(node), { reveal: true }).text;
   const outcome = await rebootNode(run.cluster, node.name, stage, text, {
     clock: run.clock,

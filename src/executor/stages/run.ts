@@ -1,9 +1,12 @@
 import { renderCommand } from '../../runbook/substitute.js';
 import type { CommandResult } from '../../transport/types.js';
+import { checkStageSkipIf } from './skip-if.js';
 import type { StageHandler } from './types.js';
 
 /** Shell commands in order over the node's SSH connection, each with its retries. */
 export const runRunStage: StageHandler<'run'> = async (stage, node, run) => {
+  const skip = await checkStageSkipIf(stage, node, run);
+  if (skip) return skip;
   const shell = await run.cluster.shellOf(node.name);
   const scope = run.scopeFor(node);
   for (const command of stage.commands) {
