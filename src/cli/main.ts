@@ -98,7 +98,12 @@ Examples:
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)')
       .option('--force <reason>', 'start even if pre-flight checks fail; the reason is journaled')
-      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
+      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h')
+      .option(
+        '--stream-output',
+        'plain mode: print every line of command output too (masked), by node and stage',
+      )
+      .option('--heartbeat <duration>', 'how often a wait says what it still waits for (default 15s)'),
   ).action(async (runbook: string, opts) => {
     const { runCommand } = await import('./commands/run.js');
     setExit(await runCommand(runbook, opts, io));
@@ -113,7 +118,12 @@ Examples:
       .option('--json', 'emit one JSON event per line (implies --yes)')
       .option('--journal-dir <dir>', 'where run journals are')
       .option('--force', 'resume even if the runbook changed since the run started')
-      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
+      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h')
+      .option(
+        '--stream-output',
+        'plain mode: print every line of command output too (masked), by node and stage',
+      )
+      .option('--heartbeat <duration>', 'how often a wait says what it still waits for (default 15s)'),
   ).action(async (runId: string, opts) => {
     const { resumeCommand } = await import('./commands/resume.js');
     setExit(await resumeCommand(runId, opts, io));

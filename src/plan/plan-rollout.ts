@@ -352,6 +352,7 @@ const stagePlanners: StagePlanners = {
     when: stage.when,
     requiredFile: stage.requiredFile,
     command: planCommand(stage.command, scope),
+    engineLog: planCommand(stage.engineLog, scope),
     sudo: scope.sudo,
     returnTimeoutMs: stage.returnTimeoutMs,
     conditions: [

@@ -5,6 +5,7 @@ import { formatDuration } from '../shared/format-duration.js';
 import {
   describeCheck,
   describeExit,
+  describeWaiting,
   formatEvidence,
   formatHaltReport,
   type TextSink,
@@ -107,6 +108,9 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
       }
       case 'progress':
         write(event.at, `${label(event.node)} ${event.stage} … ${event.message}`);
+        return;
+      case 'waiting':
+        write(event.at, `${label(event.node)} ${event.stage} … ${describeWaiting(event)}`);
         return;
       case 'drained': {
         const left =

@@ -79,6 +79,7 @@ function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean):
         when: stage.when,
         requiredFile: stage.requiredFile,
         command: stage.command,
+        engineLog: stage.engineLog,
         returnTimeoutMs: parseDuration(stage.returnTimeout),
       };
     case 'activate':

@@ -25,8 +25,10 @@ function listTemplateFields(runbook: ParsedRunbook): TemplateField[] {
         fields.push({ path: ['stages', index, 'commands', n], template, shell: true });
       });
     }
-    if (stage.kind === 'reboot')
+    if (stage.kind === 'reboot') {
       fields.push({ path: ['stages', index, 'command'], template: stage.command, shell: true });
+      fields.push({ path: ['stages', index, 'engineLog'], template: stage.engineLog, shell: true });
+    }
   });
   const expected = runbook.checks.options['engine-version']?.expected;
   if (expected !== undefined) {

@@ -19,6 +19,10 @@ export interface SessionFlags {
   json?: boolean;
   force?: string;
   lockTtl?: string;
+  /** Plain mode: print command output lines too (interactive and --json always have them). */
+  streamOutput?: boolean;
+  /** How often a wait emits a heartbeat (`waiting` event). */
+  heartbeat?: string;
 }
 
 /** Exit code per outcome (documented in the README). */
@@ -71,6 +75,7 @@ export async function runSession(args: {
     stdout: io.stdout,
     stderr: io.stderr,
     isTTY: io.isTTY,
+    ...(flags.streamOutput ? { verbose: true } : {}),
   });
   let gate: OperatorGate | undefined;
   if (interactive) {
@@ -133,6 +138,8 @@ export async function runSession(args: {
       lock: { owner: operatorName(), ttlMs: args.lockTtlMs },
       resumeCommand: resumeCommandFor(args.runId, args.journalDir),
       journalFault: () => args.journal.fault(),
+      // Checked already by validateSessionFlags, before anything was touched.
+      ...validateHeartbeat(flags.heartbeat),
     });
     return OUTCOME_EXIT[outcome];
   } finally {
@@ -188,7 +195,7 @@ const MIN_LOCK_TTL_MS = 10_000;
  * Check every session flag before anything is touched (no connection, no journal yet):
  * a typo must cost nothing.
  */
-export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number } {
+export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number; heartbeatMs?: number } {
   const text = flags.lockTtl ?? '2h';
   let ms = Number.NaN;
   try {
@@ -210,5 +217,22 @@ export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number }
       hint: '--force "node3 is known bad"',
     });
   }
-  return { lockTtlMs: ms };
+  return { lockTtlMs: ms, ...validateHeartbeat(flags.heartbeat) };
+}
+
+/** `--heartbeat`: a duration of at least 1s (a beat per poll would bury the output). */
+function validateHeartbeat(text: string | undefined): { heartbeatMs?: number } {
+  if (text === undefined) return {};
+  let ms = Number.NaN;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    // reported below
+  }
+  if (!Number.isFinite(ms) || ms < 1000 || describeDurationBounds(text, { allowZero: false })) {
+    throw new UsageError(`--heartbeat: not a duration of at least 1s: ${text}`, {
+      hint: 'e.g. --heartbeat 10s',
+    });
+  }
+  return { heartbeatMs: ms };
 }
