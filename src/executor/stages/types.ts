@@ -62,7 +62,7 @@ export interface StageContext {
     describe: (value: T) => string,
   ): WaitHeartbeat<T>;
   /** Exec options that stream output into events, secrets masked. */
-  streamTo(node: string, stage: string): Pick<ExecOptions, 'onStdout' | 'onStderr'>;
+  streamTo(node: string, stage: string): Pick<ExecOptions, 'onStdout' | 'onStderr'> & { end(): void };
   maskResult(result: CommandResult): CommandResult;
   /** Stop the run here: the operator said abort. */
   halt(node: string, stage: string, reason: string): never;
