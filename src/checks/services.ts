@@ -35,6 +35,12 @@ export function matchConstraint(constraint: string, node: SwarmNode): boolean | 
 
 const isRunning = (t: SwarmTask) => t.state === 'running' && t.desiredState === 'running';
 
+/** Swarm's own reason for tasks that should run and do not: ` (swarm: pending: no suitable node …)`. */
+function swarmSays(pending: { state: string; message?: string; error?: string }[]): string {
+  const reasons = [...new Set(pending.map((t) => `${t.state}: ${t.error || t.message || 'no message'}`))];
+  return reasons.length > 0 ? ` (swarm: ${reasons.slice(0, 3).join('; ')})` : '';
+}
+
 /** Pure convergence evaluation of every service (see the check for what counts). */
 export function evaluateServices(input: {
   services: SwarmService[];
@@ -66,7 +72,7 @@ export function evaluateServices(input: {
       if (count !== desired) {
         problems.push({
           ...base,
-          message: `${service.name}: ${count}/${desired} running`,
+          message: `${service.name}: ${count}/${desired} running${swarmSays(pending)}`,
           stuck: false,
           evidence: { running: count, desired, pending },
         });
@@ -84,7 +90,7 @@ export function evaluateServices(input: {
         if (missing.length > 0) {
           problems.push({
             ...base,
-            message: `${service.name}: no running task on ${missing.join(', ')}`,
+            message: `${service.name}: no running task on ${missing.join(', ')}${swarmSays(pending)}`,
             stuck: false,
             evidence: { missingOn: missing, eligible: eligible.map((n) => n.hostname), pending },
           });
@@ -96,7 +102,7 @@ export function evaluateServices(input: {
         const count = service.runningTasks ?? running.length;
         problems.push({
           ...base,
-          message: `${service.name}: ${count}/${service.desiredTasks} running`,
+          message: `${service.name}: ${count}/${service.desiredTasks} running${swarmSays(pending)}`,
           stuck: false,
           evidence: {
             running: count,
@@ -197,6 +203,7 @@ export const servicesConvergedCheck: CheckDefinition<'services-converged'> = {
           ignore: options.ignore,
         });
         const waiting = verdict.problems.some((p) => !p.stuck);
+        ctx.progress?.(undefined, waiting ? verdict.problems.map((p) => p.message).join(', ') : undefined);
         return { done: !waiting, value: verdict };
       } catch (error) {
         lastError = errorMessage(error);

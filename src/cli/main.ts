@@ -111,7 +111,12 @@ Examples:
         '--continue-from <run-id>',
         'skip the nodes that earlier run finished (refused if it is of another runbook or cluster)',
       )
-      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
+      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h')
+      .option(
+        '--stream-output',
+        'plain mode: print every line of command output too (masked), by node and stage',
+      )
+      .option('--heartbeat <duration>', 'how often a wait says what it still waits for (default 15s)'),
   ).action(async (runbook: string, opts) => {
     const { runCommand } = await import('./commands/run.js');
     setExit(await runCommand(runbook, opts, io));
@@ -142,7 +147,12 @@ Examples:
         '--redrain',
         'drain again a node this run drained that is no longer drained (set active by hand, or re-joined with a new ID)',
       )
-      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h'),
+      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h')
+      .option(
+        '--stream-output',
+        'plain mode: print every line of command output too (masked), by node and stage',
+      )
+      .option('--heartbeat <duration>', 'how often a wait says what it still waits for (default 15s)'),
   )
     // `resume RUN --force "reason"` (the run flag's habit) must get a clear message, not "too many arguments".
     .allowExcessArguments(true)

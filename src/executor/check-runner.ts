@@ -24,7 +24,7 @@ export function createCheckRunner(cluster: ClusterPort, runbook: Runbook, clock:
         sudo,
       });
     },
-    async run(names, scope, state) {
+    async run(names, scope, state, heartbeat) {
       // After an engine restart on a manager the control plane needs a few seconds; wait for it
       // (bounded) rather than failing every check at once. Still unreachable: every check fails.
       let swarm: SwarmApi;
@@ -53,6 +53,7 @@ export function createCheckRunner(cluster: ClusterPort, runbook: Runbook, clock:
         now: () => clock.now(),
         sleep: (ms, signal) => clock.sleep(ms, signal),
         sudo,
+        ...(heartbeat ? { heartbeat } : {}),
       });
     },
   };

@@ -36,6 +36,21 @@ export type RunEvent =
   | { type: 'output'; node: string; stage: string; stream: 'stdout' | 'stderr'; line: string; at: string }
   | { type: 'command'; node: string; stage: string; result: CommandResult; attempt: number; at: string }
   | { type: 'progress'; node: string; stage: string; message: string; at: string }
+  /**
+   * A heartbeat: a wait is still going on, and what it still misses. Shown by every reporter,
+   * not journaled (one every few seconds would bury the journal; the halt says the last state).
+   */
+  | {
+      type: 'waiting';
+      node: string;
+      stage: string;
+      wait: WaitKind;
+      waitedMs: number;
+      /** The wait's own limit, when it has one (checks each have theirs). */
+      timeoutMs?: number;
+      missing: string;
+      at: string;
+    }
   /** The run set this node to drain (so it may, and must, re-activate it). */
   | {
       type: 'drained';
@@ -96,6 +111,8 @@ export interface NodeSummary {
 }
 
 export type RunEventType = RunEvent['type'];
+/** What a heartbeat waits for: the drain, the node after a reboot, its engine, a re-activation, checks. */
+export type WaitKind = 'drain' | 'reboot-return' | 'engine-return' | 'activate' | 'checks';
 export type RunMode = 'interactive' | 'unattended';
 export type StageOutcome = 'succeeded' | 'failed' | 'skipped';
 export type RunOutcome = 'succeeded' | 'halted' | 'interrupted' | 'refused';

@@ -25,6 +25,7 @@ import type {
   RunOutcome,
   RunReporter,
   StageOutcome,
+  WaitKind,
 } from './events.js';
 import { buildHaltReport, describeFailure, type RunHalt } from './halt-report.js';
 import { acquireLock, noteLock, releaseLock } from './lock.js';
@@ -64,7 +65,11 @@ export interface ExecutorOptions {
   journalFault?: () => Error | undefined;
   /** Resume: drain again a node an earlier session drained that is no longer drained (`--redrain`). */
   redrain?: boolean;
+  /** How often a wait says what it still misses (`waiting` events); default 15 s. */
+  heartbeatMs?: number;
 }
+
+const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /**
  * Run the plan: pre-flight, baseline, then node by node in rollout order (rollout.ts), each
@@ -136,6 +141,10 @@ class Executor {
       ask: (question) => this.ask(question),
       runChecks: (names, scope, node, stage) => this.runChecks(names, scope, node, stage),
       scopeFor: (node) => this.scopeFor(node),
+      heartbeatFor: (node, stage, wait, timeoutMs, describe) => ({
+        everyMs: this.heartbeatMs(),
+        beat: (value, waitedMs) => this.waiting(node, stage, wait, timeoutMs, describe(value), waitedMs),
+      }),
       streamTo: (node, stage) =>
         this.mask.streamLines((stream, line) =>
           this.emit({ type: 'output', node, stage, stream, line, at: this.at() }),
@@ -324,6 +333,30 @@ class Executor {
         : `${name} received: cancelling the running command now; the run halts after it (resumable)`;
     if (this.runningStages.size === 0) this.progressNote(null, message);
     for (const [node, stage] of this.runningStages) this.progressNote(node, message, stage);
+  }
+
+  private heartbeatMs(): number {
+    return this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  }
+
+  private waiting(
+    node: string,
+    stage: string,
+    wait: WaitKind,
+    timeoutMs: number | undefined,
+    missing: string,
+    waitedMs: number,
+  ): void {
+    this.emit({
+      type: 'waiting',
+      node,
+      stage,
+      wait,
+      waitedMs,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      missing,
+      at: this.at(),
+    });
   }
 
   private progressNote(node: string | null, message: string, stage = ''): void {
@@ -562,7 +595,12 @@ class Executor {
     node: string | null,
     stage: string | null,
   ): Promise<StageResult> {
-    const results = await this.o.checks.run(names, scope, this.state);
+    const startedAt = this.o.clock.now();
+    const results = await this.o.checks.run(names, scope, this.state, {
+      everyMs: this.heartbeatMs(),
+      write: (line) =>
+        this.waiting(node ?? '', stage ?? '', 'checks', undefined, line, this.o.clock.now() - startedAt),
+    });
     this.emit({ type: 'checks', node, stage, results, at: this.at() });
     const failed = results.filter((r) => r.status === 'fail');
     if (failed.length === 0) return { ok: true, outcome: 'succeeded' };

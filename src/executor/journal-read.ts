@@ -65,6 +65,7 @@ const EVENT_FIELDS: { [K in RunEventType]: Record<string, FieldKind> } = {
   output: { node: 'string', stage: 'string', line: 'string' },
   command: { node: 'string', stage: 'string', result: 'object' },
   progress: { message: 'string' },
+  waiting: { node: 'string', stage: 'string', missing: 'string' },
   drained: { node: 'string' },
   activated: { node: 'string' },
   rebooted: { node: 'string', bootIdBefore: 'string' },

@@ -184,6 +184,8 @@ export class JournalWriter implements RunReporter {
   }
 
   onEvent(event: RunEvent): void {
+    // Heartbeats are for the screen: the halt or the stage's end journals the last state.
+    if (event.type === 'waiting') return;
     this.append(event);
   }
 

@@ -30,20 +30,39 @@ export class SecretMask {
     return maskDeep(event, (s) => this.masker.mask(s)) as E;
   }
 
-  /** Exec callbacks that cut streamed output into lines and hand each on, masked. */
+  /**
+   * Exec callbacks that cut streamed output into lines and hand each on, masked. Call `end()`
+   * when the command ended: the masker holds back a secret's length of text, and a last line may
+   * lack its newline.
+   */
   streamLines(onLine: (stream: 'stdout' | 'stderr', line: string) => void) {
     const feed = (stream: 'stdout' | 'stderr') => {
       // Mask before cutting into lines: a secret split across chunks or lines is still caught.
       const masker = this.masker.stream();
       let buffer = '';
-      return (chunk: string) => {
-        buffer += masker.write(chunk);
+      const release = (text: string, last: boolean) => {
+        buffer += text;
         const lines = buffer.split('\n');
         buffer = lines.pop() ?? '';
         for (const line of lines) onLine(stream, line);
+        if (last && buffer) onLine(stream, buffer);
+        if (last) buffer = '';
+      };
+      return {
+        write: (chunk: string) => release(masker.write(chunk), false),
+        end: () => release(masker.end(), true),
       };
     };
-    return { onStdout: feed('stdout'), onStderr: feed('stderr') };
+    const stdout = feed('stdout');
+    const stderr = feed('stderr');
+    return {
+      onStdout: stdout.write,
+      onStderr: stderr.write,
+      end: () => {
+        stdout.end();
+        stderr.end();
+      },
+    };
   }
 }
 

@@ -18,5 +18,11 @@ export interface RunCheckState {
 
 export interface CheckRunnerPort {
   takeBaseline(nodes: string[]): Promise<Baseline>;
-  run(names: CheckName[], scope: string[], state: RunCheckState): Promise<CheckResult[]>;
+  /** `heartbeat`: while checks wait, a line every `everyMs` naming what they still miss. */
+  run(
+    names: CheckName[],
+    scope: string[],
+    state: RunCheckState,
+    heartbeat?: { everyMs: number; write(line: string): void },
+  ): Promise<CheckResult[]>;
 }

@@ -139,6 +139,7 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
     case 'command':
     case 'checks':
     case 'progress':
+    case 'waiting':
     case 'warning':
       break;
   }

@@ -381,6 +381,7 @@ const stagePlanners: StagePlanners = {
     when: stage.when,
     requiredFile: stage.requiredFile,
     command: planCommand(stage.command, scope),
+    engineLog: planCommand(stage.engineLog, scope),
     sudo: scope.sudo,
     returnTimeoutMs: stage.returnTimeoutMs,
     ...planSkipIf(stage.skipIf, scope),

@@ -74,6 +74,8 @@ export type PlannedStage =
       when: 'always' | 'if-required';
       requiredFile: string;
       command: PlannedCommand;
+      /** Prints the engine's last log lines, for a node whose engine does not come back. */
+      engineLog: PlannedCommand;
       /** Run the reboot command with sudo (connection.ssh.sudo). */
       sudo: boolean;
       returnTimeoutMs: number;

@@ -1,5 +1,5 @@
 import type { CheckResult } from '../checks/types.js';
-import type { CommandResult, HaltReport, NodeSummary } from '../executor/events.js';
+import type { CommandResult, HaltReport, NodeSummary, RunEvent } from '../executor/events.js';
 import { formatDuration } from '../shared/format-duration.js';
 
 /** The minimum a reporter needs from an output stream (process.stdout, a PassThrough, a test sink). */
@@ -17,6 +17,13 @@ export function describeExit(result: CommandResult): string {
 }
 
 /** One line per check: `PASS node-ready node2: ready (120ms)`. */
+/** A heartbeat line: `waiting for drain of node2: … (15s of 45s)`; checks say their own elapsed time. */
+export function describeWaiting(event: Extract<RunEvent, { type: 'waiting' }>): string {
+  if (event.timeoutMs === undefined) return event.missing;
+  const waited = formatDuration(Math.round(event.waitedMs / 1000) * 1000);
+  return `${event.missing} (${waited} of ${formatDuration(event.timeoutMs)})`;
+}
+
 export function describeCheck(result: CheckResult): string {
   const subject = result.node ? ` ${result.node}:` : '';
   return `${result.status.toUpperCase()} ${result.check}${subject} ${result.message} (${formatDuration(result.durationMs)})`;

@@ -16,6 +16,8 @@ import { safeStringify, type TextSink } from './run-format.js';
  * - `output`      `{ node, stage, stream: stdout|stderr, line }`
  * - `command`     `{ node, stage, result: CommandResult, attempt }`
  * - `progress`    `{ node, stage, message }`
+ * - `waiting`     `{ node, stage, wait: drain|reboot-return|engine-return|activate|checks, waitedMs, timeoutMs?, missing }`:
+ *                 a heartbeat while a wait goes on (not journaled)
  * - `drained`     `{ node, nodeId, tasksMoved, waitedMs, standalone }`
  * - `activated`   `{ node }`
  * - `rebooted`    `{ node, bootIdBefore, bootIdAfter, downMs }`

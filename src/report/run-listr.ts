@@ -15,7 +15,7 @@ import { assertNever } from '../errors.js';
 import type { HaltReport, RunEvent, RunReporter } from '../executor/events.js';
 import type { Plan, PlannedNode } from '../plan/types.js';
 import { formatDuration } from '../shared/format-duration.js';
-import { describeExit, formatHaltReport, formatNodeSummary } from './run-format.js';
+import { describeExit, describeWaiting, formatHaltReport, formatNodeSummary } from './run-format.js';
 
 /**
  * The interactive reporter: a listr2 task tree (node → stage) driven by run events.
@@ -390,6 +390,10 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         (stageOf(event.node, event.stage) ?? (event.node === '' ? preflight : undefined))?.stream(
           `… ${event.message}`,
         );
+        return;
+      case 'waiting':
+        // After-node checks have no stage slot of their own: the node's current one shows them.
+        (stageOf(event.node, event.stage) ?? currentStage(event.node))?.stream(`… ${describeWaiting(event)}`);
         return;
       case 'drained':
         currentStage(event.node)?.note(

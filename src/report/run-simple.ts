@@ -6,6 +6,7 @@ import { countOf } from '../shared/plural.js';
 import {
   describeCheck,
   describeExit,
+  describeWaiting,
   formatEvidence,
   formatHaltReport,
   formatNodeSummary,
@@ -110,6 +111,9 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
       }
       case 'progress':
         write(event.at, `${label(event.node)} ${event.stage} … ${event.message}`);
+        return;
+      case 'waiting':
+        write(event.at, `${label(event.node)} ${event.stage} … ${describeWaiting(event)}`);
         return;
       case 'drained': {
         const left =

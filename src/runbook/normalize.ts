@@ -94,6 +94,7 @@ function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean):
         when: stage.when,
         requiredFile: stage.requiredFile,
         command: stage.command,
+        engineLog: stage.engineLog,
         returnTimeoutMs: parseDuration(stage.returnTimeout),
         skipIf: normalizeSkipIf(stage.skipIf),
       };

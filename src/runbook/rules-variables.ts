@@ -25,8 +25,10 @@ function listTemplateFields(runbook: ParsedRunbook): TemplateField[] {
         fields.push({ path: ['stages', index, 'commands', n], template, shell: true });
       });
     }
-    if (stage.kind === 'reboot')
+    if (stage.kind === 'reboot') {
       fields.push({ path: ['stages', index, 'command'], template: stage.command, shell: true });
+      fields.push({ path: ['stages', index, 'engineLog'], template: stage.engineLog, shell: true });
+    }
     if ((stage.kind === 'run' || stage.kind === 'reboot') && stage.skipIf !== undefined) {
       const skipIf = typeof stage.skipIf === 'string' ? { command: stage.skipIf } : stage.skipIf;
       const at = typeof stage.skipIf === 'string' ? [] : ['command'];

@@ -230,6 +230,12 @@ export const rawRebootStage = z
       .describe('Reboot always, or only if the required-file exists on the node.'),
     requiredFile: z.string().default('/var/run/reboot-required'),
     command: z.string().default('reboot').describe('The command that reboots the node.'),
+    engineLog: z
+      .string()
+      .default('journalctl -u docker -n 20 --no-pager')
+      .describe(
+        "Prints the engine's last log lines; quoted in the halt when the node came back but its engine does not answer.",
+      ),
     returnTimeout: rawDuration
       .default('10m')
       .describe('How long to wait for the node to come back (SSH up, boot id changed).'),

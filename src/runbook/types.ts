@@ -86,6 +86,8 @@ export interface RebootStage extends StageBase<'reboot'> {
   when: 'always' | 'if-required';
   requiredFile: string;
   command: string;
+  /** Prints the engine's last log lines (quoted when the engine does not come back). */
+  engineLog: string;
   returnTimeoutMs: number;
   skipIf: SkipCondition[];
 }

@@ -16,6 +16,15 @@ export interface Attempt<T> {
 }
 
 /**
+ * A wait that says what it still misses: `beat` gets the last attempt's value about every
+ * `everyMs` while the wait goes on (never for the attempt that ends it).
+ */
+export interface WaitHeartbeat<T> {
+  everyMs: number;
+  beat(value: T, waitedMs: number): void;
+}
+
+/**
  * Retries `attempt` until it reports done or `timeoutMs` passes, sleeping `pollMs` (or until
  * `wake` resolves, e.g. on a Docker event) between attempts. Returns the last value and how long
  * it waited. Uses the injected clock so tests run in milliseconds.
@@ -24,16 +33,22 @@ export async function waitUntil<T>(
   ctx: WaitClock,
   timeoutMs: number,
   attempt: () => Promise<Attempt<T>>,
-  options: { pollMs?: number; wake?: () => Promise<void> } = {},
+  options: { pollMs?: number; wake?: () => Promise<void>; heartbeat?: WaitHeartbeat<T> } = {},
 ): Promise<{ value: T; done: boolean; waitedMs: number }> {
   const pollMs = options.pollMs ?? 1000;
   const startedAt = ctx.now();
+  const { heartbeat } = options;
+  let lastBeatAt = startedAt;
   for (;;) {
     // The attempt's adapter calls (a Docker request to a frozen engine) end with the wait.
     const result = await withDeadline(timeoutMs - (ctx.now() - startedAt), attempt);
     const waitedMs = ctx.now() - startedAt;
     if (result.done || waitedMs >= timeoutMs || ctx.signal?.aborted) {
       return { value: result.value, done: result.done, waitedMs };
+    }
+    if (heartbeat && ctx.now() - lastBeatAt >= heartbeat.everyMs) {
+      lastBeatAt = ctx.now();
+      heartbeat.beat(result.value, waitedMs);
     }
     const delay = Math.min(pollMs, timeoutMs - waitedMs);
     await sleepOrWake(ctx, delay, options.wake);

@@ -22,6 +22,10 @@ export interface SessionFlags {
   /** `run --force REASON`: the older spelling of `--force-preflight`. */
   force?: string;
   lockTtl?: string;
+  /** Plain mode: print command output lines too (interactive and --json always have them). */
+  streamOutput?: boolean;
+  /** How often a wait emits a heartbeat (`waiting` event). */
+  heartbeat?: string;
 }
 
 /** Exit code per outcome (documented in the README). */
@@ -76,6 +80,7 @@ export async function runSession(args: {
     stdout: io.stdout,
     stderr: io.stderr,
     isTTY: io.isTTY,
+    ...(flags.streamOutput ? { verbose: true } : {}),
   });
   let gate: OperatorGate | undefined;
   if (interactive) {
@@ -154,6 +159,8 @@ export async function runSession(args: {
       resumeCommand: resumeCommandFor(args.runId, args.journalDir),
       journalFault: () => args.journal.fault(),
       ...(args.redrain ? { redrain: true } : {}),
+      // Checked already by validateSessionFlags, before anything was touched.
+      ...validateHeartbeat(flags.heartbeat),
     });
     const outcome = await Promise.race([running, whenAborted(forced.signal)]);
     if (outcome === 'forced') {
@@ -273,7 +280,11 @@ const MIN_LOCK_TTL_MS = 10_000;
  * Check every session flag before anything is touched (no connection, no journal yet):
  * a typo must cost nothing.
  */
-export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number; forcePreflight?: string } {
+export function validateSessionFlags(flags: SessionFlags): {
+  lockTtlMs: number;
+  forcePreflight?: string;
+  heartbeatMs?: number;
+} {
   const text = flags.lockTtl ?? '2h';
   let ms = Number.NaN;
   try {
@@ -296,7 +307,11 @@ export function validateSessionFlags(flags: SessionFlags): { lockTtlMs: number; 
       hint: '--force-preflight "node3 is known bad"',
     });
   }
-  return { lockTtlMs: ms, ...(forcePreflight !== undefined ? { forcePreflight } : {}) };
+  return {
+    lockTtlMs: ms,
+    ...(forcePreflight !== undefined ? { forcePreflight } : {}),
+    ...validateHeartbeat(flags.heartbeat),
+  };
 }
 
 /** `--force-preflight REASON`, or its older spelling `run --force REASON`; both at once is ambiguous. */
@@ -305,4 +320,21 @@ function resolveForcePreflight(flags: SessionFlags): string | undefined {
     throw new UsageError('give --force-preflight REASON once (--force is its older spelling)');
   }
   return flags.forcePreflight ?? flags.force;
+}
+
+/** `--heartbeat`: a duration of at least 1s (a beat per poll would bury the output). */
+function validateHeartbeat(text: string | undefined): { heartbeatMs?: number } {
+  if (text === undefined) return {};
+  let ms = Number.NaN;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    // reported below
+  }
+  if (!Number.isFinite(ms) || ms < 1000 || describeDurationBounds(text, { allowZero: false })) {
+    throw new UsageError(`--heartbeat: not a duration of at least 1s: ${text}`, {
+      hint: 'e.g. --heartbeat 10s',
+    });
+  }
+  return { heartbeatMs: ms };
 }

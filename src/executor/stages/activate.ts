@@ -16,6 +16,13 @@ export const runActivateStage: StageHandler<'activate'> = async (stage, node, ru
     timeoutMs: stage.timeoutMs,
     clock: run.clock,
     signal: run.cancelSignal,
+    heartbeat: run.heartbeatFor(
+      node.name,
+      stage.name,
+      'activate',
+      stage.timeoutMs,
+      (detail: string) => `waiting for ${node.name} to take tasks again: ${detail}`,
+    ),
   });
   if (!outcome.ok)
     return { ok: false, reason: `activate: not schedulable within the timeout: ${outcome.detail}` };

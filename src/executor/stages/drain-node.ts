@@ -1,6 +1,6 @@
 import { ConnectionError } from '../../errors.js';
 import type { Clock } from '../../shared/clock.js';
-import { waitUntil } from '../../shared/wait-until.js';
+import { type WaitHeartbeat, waitUntil } from '../../shared/wait-until.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../../transport/types.js';
 import type { EventWaker } from '../event-waker.js';
 
@@ -18,9 +18,12 @@ const ACTIVE_TASK_STATES = new Set([
 
 export interface ConvergenceReport {
   /** Tasks still on the node that should have moved. */
-  tasksOnNode: { service: string; task: string; state: string }[];
-  /** Services below their desired count. */
-  belowCount: { service: string; running: number; desired: number }[];
+  tasksOnNode: { service: string; task: string; state: string; name?: string }[];
+  /**
+   * Services below their desired count, with Swarm's own reason from the tasks that are not
+   * running (`pending: no suitable node (max replicas per node limit exceed)`).
+   */
+  belowCount: { service: string; running: number; desired: number; reasons?: string[] }[];
 }
 
 /**
@@ -42,7 +45,10 @@ export async function assessDrain(
   const names = new Map(services.map((s) => [s.id, s.name]));
   const tasksOnNode = tasks
     .filter((t) => t.nodeId === nodeId && ACTIVE_TASK_STATES.has(t.state))
-    .map((t) => ({ service: names.get(t.serviceId) ?? t.serviceId, task: t.id, state: t.state }));
+    .map((t) => {
+      const service = names.get(t.serviceId) ?? t.serviceId;
+      return { service, task: t.id, state: t.state, ...(t.slot ? { name: `${service}.${t.slot}` } : {}) };
+    });
   for (const c of containers ?? []) {
     if (c.swarmTask) tasksOnNode.push({ service: c.name, task: c.id, state: 'container still running' });
   }
@@ -63,17 +69,31 @@ export function servicesBelowCount(
     const running = tasks.filter(
       (t) => t.serviceId === service.id && t.desiredState === 'running' && t.state === 'running',
     );
+    const reasons = () => schedulerReasons(tasks.filter((t) => t.serviceId === service.id));
     if (service.mode === 'replicated') {
       const desired = service.replicas ?? 0;
-      if (running.length < desired) below.push({ service: service.name, running: running.length, desired });
+      if (running.length < desired)
+        below.push({ service: service.name, running: running.length, desired, reasons: reasons() });
     } else if (service.mode === 'global') {
       // The API's own desired count honours constraints; fall back to schedulable nodes.
       const desired = service.desiredTasks ?? schedulable.size;
       const onSchedulable = running.filter((t) => t.nodeId && schedulable.has(t.nodeId)).length;
-      if (onSchedulable < desired) below.push({ service: service.name, running: onSchedulable, desired });
+      if (onSchedulable < desired)
+        below.push({ service: service.name, running: onSchedulable, desired, reasons: reasons() });
     }
   }
   return below;
+}
+
+/**
+ * Swarm's own words for the tasks meant to run that do not: `pending: no suitable node (…)`.
+ * The error says why when there is one; the message says where the task is stuck otherwise.
+ */
+export function schedulerReasons(tasks: SwarmTask[]): string[] {
+  const reasons = tasks
+    .filter((t) => t.desiredState === 'running' && t.state !== 'running')
+    .map((t) => `${t.state}: ${t.error || t.message || 'no message from swarm'}`);
+  return [...new Set(reasons)].slice(0, 3);
 }
 
 export interface DrainOutcome {
@@ -98,6 +118,7 @@ export async function drainNode(
     engine?: SwarmApi;
     /** Called as soon as the node is set to drain, before the wait (which may fail or hang). */
     onDrainSet?: (tasksToMove: number) => void;
+    heartbeat?: WaitHeartbeat<ConvergenceReport>;
   },
 ): Promise<DrainOutcome> {
   const before = await assessDrain(swarm, node.id);
@@ -110,7 +131,11 @@ export async function drainNode(
       const report = await assessDrain(swarm, node.id, options.engine);
       return { done: report.tasksOnNode.length === 0 && report.belowCount.length === 0, value: report };
     },
-    { pollMs: 250, ...(options.waker ? { wake: options.waker.next } : {}) },
+    {
+      pollMs: 250,
+      ...(options.waker ? { wake: options.waker.next } : {}),
+      ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+    },
   );
   return {
     ok: result.done,
@@ -127,7 +152,13 @@ export async function drainNode(
 export async function activateNode(
   swarm: SwarmApi,
   nodeName: string,
-  options: { timeoutMs: number; clock: Clock; waker?: EventWaker; signal?: AbortSignal },
+  options: {
+    timeoutMs: number;
+    clock: Clock;
+    waker?: EventWaker;
+    signal?: AbortSignal;
+    heartbeat?: WaitHeartbeat<string>;
+  },
 ): Promise<{ ok: boolean; waitedMs: number; detail: string }> {
   const node = await findNode(swarm, nodeName);
   if (node.availability !== 'active') await swarm.setNodeAvailability(node.id, node.version, 'active');
@@ -152,7 +183,11 @@ export async function activateNode(
         ? { done: true, value: 'Ready, Active, global tasks running' }
         : { done: false, value: `waiting for global task(s) ${expected.join(', ')}` };
     },
-    { pollMs: 250, ...(options.waker ? { wake: options.waker.next } : {}) },
+    {
+      pollMs: 250,
+      ...(options.waker ? { wake: options.waker.next } : {}),
+      ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+    },
   );
   return { ok: result.done, waitedMs: result.waitedMs, detail: result.value };
 }
@@ -173,15 +208,20 @@ export async function findNode(swarm: SwarmApi, name: string): Promise<SwarmNode
   return node;
 }
 
+/** `1 task still on the node: web.2 (running); below count: web 1/2 (swarm: pending: no suitable node …)`. */
 export function describeConvergence(report: ConvergenceReport): string {
   const parts: string[] = [];
-  if (report.tasksOnNode.length > 0) {
-    parts.push(`still on the node: ${report.tasksOnNode.map((t) => `${t.service} (${t.state})`).join(', ')}`);
+  const on = report.tasksOnNode;
+  if (on.length > 0) {
+    const tasks = on.map((t) => `${t.name ?? t.service} (${t.state})`).join(', ');
+    parts.push(`${on.length} task${on.length === 1 ? '' : 's'} still on the node: ${tasks}`);
   }
   if (report.belowCount.length > 0) {
-    parts.push(
-      `below count: ${report.belowCount.map((b) => `${b.service} ${b.running}/${b.desired}`).join(', ')}`,
-    );
+    const below = report.belowCount.map((b) => {
+      const why = b.reasons && b.reasons.length > 0 ? ` (swarm: ${b.reasons.join('; ')})` : '';
+      return `${b.service} ${b.running}/${b.desired}${why}`;
+    });
+    parts.push(`below count: ${below.join(', ')}`);
   }
   return parts.join('; ') || 'converged';
 }

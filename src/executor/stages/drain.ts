@@ -1,7 +1,7 @@
 import type { PlannedNode } from '../../plan/types.js';
 import type { SwarmApi } from '../../transport/types.js';
 import { EventWaker } from '../event-waker.js';
-import { describeConvergence, drainNode, findNode } from './drain-node.js';
+import { type ConvergenceReport, describeConvergence, drainNode, findNode } from './drain-node.js';
 import type { StageContext, StageHandler } from './types.js';
 
 /** Set the node to drain and wait until it is empty and every service is back at full count. */
@@ -45,6 +45,13 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
         });
         run.state.expectedAvailability[node.name] = 'drain';
       },
+      heartbeat: run.heartbeatFor(
+        node.name,
+        stage.name,
+        'drain',
+        stage.timeoutMs,
+        (report: ConvergenceReport) => `waiting for drain of ${node.name}: ${describeConvergence(report)}`,
+      ),
     });
     if (!outcome.ok) {
       return {

@@ -1,6 +1,7 @@
 import type { PlannedStage } from '../../plan/types.js';
 import { quoteShellArg } from '../../runbook/substitute.js';
 import type { Clock } from '../../shared/clock.js';
+import type { WaitHeartbeat } from '../../shared/wait-until.js';
 import type { CommandResult, NodeShell } from '../../transport/types.js';
 import type { ClusterPort } from '../ports.js';
 
@@ -22,7 +23,14 @@ export async function rebootNode(
   node: string,
   stage: RebootStage,
   command: string,
-  options: { clock: Clock; sudo: boolean; signal?: AbortSignal; onProgress?: (message: string) => void },
+  options: {
+    clock: Clock;
+    sudo: boolean;
+    signal?: AbortSignal;
+    onProgress?: (message: string) => void;
+    /** Beats with the last reason the node is not back yet. */
+    heartbeat?: WaitHeartbeat<string>;
+  },
 ): Promise<RebootOutcome> {
   const { clock } = options;
   const shell = await cluster.shellOf(node);
@@ -53,7 +61,12 @@ export async function rebootNode(
   let backoffMs = 500;
   let lastError = 'no answer yet';
   let wentDown = false;
+  let lastBeatAt = issuedAt;
   while (clock.now() < deadline && !options.signal?.aborted) {
+    if (options.heartbeat && clock.now() - lastBeatAt >= options.heartbeat.everyMs) {
+      lastBeatAt = clock.now();
+      options.heartbeat.beat(lastError, clock.now() - issuedAt);
+    }
     await clock.sleep(backoffMs, options.signal);
     backoffMs = Math.min(backoffMs * 1.5, 5000);
     try {

@@ -14,13 +14,16 @@ export const runRunStage: StageHandler<'run'> = async (stage, node, run) => {
     let result: CommandResult | undefined;
     for (let attempt = 1; attempt <= stage.retries + 1; attempt++) {
       if (attempt > 1) await run.clock.sleep(stage.retryDelayMs, run.cancelSignal);
+      const { end, ...stream } = run.streamTo(node.name, stage.name);
       result = await shell.exec(text, {
         timeoutMs: stage.timeoutMs,
         sudo: stage.sudo,
         display: command.display,
         signal: run.cancelSignal,
-        ...run.streamTo(node.name, stage.name),
+        ...stream,
       });
+      // What the masker held back (and a last line without a newline) belongs to this command.
+      end();
       result = run.maskResult(result);
       run.emit({ type: 'command', node: node.name, stage: stage.name, result, attempt, at: run.at() });
       if (result.exitCode === 0) break;

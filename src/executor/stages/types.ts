@@ -3,8 +3,9 @@ import type { PlannedNode, PlannedStage } from '../../plan/types.js';
 import type { SubstitutionScope } from '../../runbook/substitute.js';
 import type { CheckName, StageKind } from '../../runbook/types.js';
 import type { Clock } from '../../shared/clock.js';
+import type { WaitHeartbeat } from '../../shared/wait-until.js';
 import type { CommandResult, ExecOptions } from '../../transport/types.js';
-import type { OperatorGate, RunEvent } from '../events.js';
+import type { OperatorGate, RunEvent, WaitKind } from '../events.js';
 import type { ClusterPort, RunCheckState } from '../ports.js';
 import type { RunProgress } from '../run-progress.js';
 
@@ -49,8 +50,19 @@ export interface StageContext {
     stage: string | null,
   ): Promise<StageResult>;
   scopeFor(node: PlannedNode): SubstitutionScope;
+  /**
+   * A heartbeat for one wait of a stage: a `waiting` event about every heartbeat interval,
+   * saying what `describe` finds still missing in the wait's latest attempt.
+   */
+  heartbeatFor<T>(
+    node: string,
+    stage: string,
+    wait: WaitKind,
+    timeoutMs: number,
+    describe: (value: T) => string,
+  ): WaitHeartbeat<T>;
   /** Exec options that stream output into events, secrets masked. */
-  streamTo(node: string, stage: string): Pick<ExecOptions, 'onStdout' | 'onStderr'>;
+  streamTo(node: string, stage: string): Pick<ExecOptions, 'onStdout' | 'onStderr'> & { end(): void };
   maskResult(result: CommandResult): CommandResult;
   /** Stop the run here: the operator said abort. */
   halt(node: string, stage: string, reason: string): never;

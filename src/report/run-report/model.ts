@@ -224,6 +224,8 @@ const HANDLERS: Handlers = {
     }
   },
   progress: () => {},
+  // Never journaled (heartbeats are for the screen); the halt carries the last state.
+  waiting: () => {},
   drained: (b, e) => {
     if (e.standalone.length > 0) {
       b.model.warnings.push(

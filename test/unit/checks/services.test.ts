@@ -116,7 +116,8 @@ describe('services-converged', () => {
     const [r] = await servicesConvergedCheck.run(makeCtx({ swarm }), { ...opts, timeoutMs: 5000 });
     expect(r).toMatchObject({
       status: 'fail',
-      message: 'api: 0/2 running after 5s',
+      message:
+        'api: 0/2 running (swarm: pending: no suitable node (scheduling constraints not satisfied on 3 nodes)) after 5s',
       evidence: { service: 'api', running: 0, desired: 2, waitedMs: 5000 },
     });
     expect(JSON.stringify(r?.evidence)).toContain('no suitable node');

@@ -167,9 +167,62 @@ describe('executePlan', () => {
     swarm.stuckDrain = true;
     expect(await executePlan(options())).toBe('halted');
     expect(log.ofType('halt')[0]!.report.reason).toMatch(
-      /drain did not converge within 60s: still on the node: web/,
+      /drain did not converge within 60s: 1 task still on the node: web/,
     );
     expect(swarm.node('node2').availability).toBe('drain');
+  });
+
+  it('beats while a drain waits, naming what is missing, and quotes Swarm on the timeout', async () => {
+    const { swarm, log, options } = await setup();
+    swarm.stuckDrain = true;
+    // The replacement the scheduler cannot place: Swarm's own reason sits on the pending task.
+    const web = swarm.services[0]!;
+    web.replicas = 3;
+    swarm.tasks.push({
+      ...swarm.tasks[0]!,
+      id: 'web-pending',
+      nodeId: undefined,
+      slot: 3,
+      state: 'pending',
+      error: 'no suitable node (max replicas per node limit exceed)',
+      serviceId: web.id,
+    });
+    expect(await executePlan(options({ heartbeatMs: 10_000 }))).toBe('halted');
+    const beats = log.ofType('waiting');
+    expect(beats.length).toBeGreaterThan(0);
+    expect(beats[0]).toMatchObject({ node: 'node2', stage: 'drain', wait: 'drain', timeoutMs: 60_000 });
+    expect(beats[0]!.missing).toMatch(/^waiting for drain of node2: 1 task still on the node: web/);
+    expect(log.ofType('halt')[0]!.report.reason).toContain(
+      'swarm: pending: no suitable node (max replicas per node limit exceed)',
+    );
+  });
+
+  it('after a reboot whose engine does not answer: says so while waiting and quotes its log in the halt', async () => {
+    const { cluster, log, options } = await setup();
+    const engineOf = cluster.engineOf.bind(cluster);
+    cluster.engineOf = async () => {
+      if (log.ofType('rebooted').length > 0) throw new Error('connect ENOENT /var/run/docker.sock');
+      return engineOf();
+    };
+    cluster.respond = (command) =>
+      command.startsWith('journalctl -u docker')
+        ? { stdout: 'level=error msg="timeout waiting for containerd"\n' }
+        : undefined;
+    expect(await executePlan(options({ heartbeatMs: 10_000 }))).toBe('halted');
+    const beats = log.ofType('waiting').filter((e) => e.wait === 'engine-return');
+    expect(beats.length).toBeGreaterThan(0);
+    expect(beats[0]!.missing).toMatch(/^node2 back \(boot id changed\), engine not answering for \d+s/);
+    const halt = log.ofType('halt')[0]!.report;
+    expect(halt).toMatchObject({ node: 'node2', stage: 'reboot' });
+    expect(halt.reason).toMatch(/node2 back \(boot id changed\), engine not answering for/);
+    expect(halt.command?.command).toBe('journalctl -u docker -n 20 --no-pager');
+    expect(halt.lastOutput).toContain('level=error msg="timeout waiting for containerd"');
+  });
+
+  it('says nothing between beats when waits end before the heartbeat interval', async () => {
+    const { log, options } = await setup();
+    expect(await executePlan(options({ heartbeatMs: 10_000 }))).toBe('succeeded');
+    expect(log.ofType('waiting')).toEqual([]);
   });
 
   it('halts when a node does not come back from reboot within the timeout', async () => {

@@ -102,6 +102,24 @@ describe('the run journal', () => {
     expect(listJournals(dir)).toEqual(['r1']);
   });
 
+  it('leaves heartbeats out: they are for the screen', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+    const journal = journalWithOpenStage(dir);
+    journal.onEvent({
+      type: 'waiting',
+      node: 'w1',
+      stage: 'patch',
+      wait: 'checks',
+      waitedMs: 10_000,
+      missing: 'still checking after 10s: node-ready',
+      at,
+    });
+    await journal.close();
+    const lines = await readJournal(dir, 'r1');
+    expect(lines.map((l) => l.type)).not.toContain('waiting');
+    expect(lines).toHaveLength(6);
+  });
+
   it('survives a torn last line (killed mid-write) and shows where the run stopped', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'journal-'));
     const journal = journalWithOpenStage(dir);

@@ -73,6 +73,28 @@ describe('createSimpleReporter', () => {
     );
   });
 
+  it('prints a heartbeat line saying what a wait still misses, how long it waited and its limit', () => {
+    const sink = createSink();
+    const reporter = createSimpleReporter({ stdout: sink, color: false });
+    const [start] = createHaltingRun();
+    reporter.onEvent(start!);
+    reporter.onEvent({
+      type: 'waiting',
+      node: 'node2',
+      stage: 'drain',
+      wait: 'drain',
+      waitedMs: 15_200,
+      timeoutMs: 45_000,
+      missing: 'waiting for drain of node2: 1 task still on the node: web.2 (running); below count: web 1/2',
+      at: '2026-11-28T22:00:15Z',
+    });
+    expect(sink.lines().at(-1)).toMatch(
+      new RegExp(
+        `^${TIME} node2 \\[2/3\\] drain … waiting for drain of node2: 1 task still on the node: web\\.2 \\(running\\); below count: web 1/2 \\(15s of 45s\\)$`,
+      ),
+    );
+  });
+
   it('writes no escape sequences unless colour is on', () => {
     expect(runSimple().text()).not.toContain('\u001b');
     expect(runSimple({ color: true }).text()).toContain('\u001b[31mFAILED\u001b[0m');
