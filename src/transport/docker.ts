@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { Agent, type AgentOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import { ConnectionError } from '../errors.js';
+import { explainTlsFailure, readTlsFile } from './docker-endpoint.js';
 import { type Json, mapEvent, mapInfo, mapNetwork, mapNode, mapService, mapTask } from './docker-mapping.js';
-import { expandHome } from './ssh-config.js';
 import type {
   EngineInfo,
   NodeShell,
@@ -143,16 +142,16 @@ export function createDockerApi(endpoint: DockerEndpoint, options: DockerApiOpti
       break;
     case 'tcp': {
       const tls = endpoint.tls;
-      const read = (file?: string) => (file ? readFileSync(expandHome(file)) : undefined);
+      const read = (file: string | undefined, field: string) => (file ? readTlsFile(file, field) : undefined);
       docker = new Docker({
         host: endpoint.host,
         port: endpoint.port,
         protocol: tls ? 'https' : 'http',
         ...(tls
           ? {
-              ca: read(tls.ca),
-              cert: read(tls.cert),
-              key: read(tls.key),
+              ca: read(tls.ca, 'ca'),
+              cert: read(tls.cert, 'cert'),
+              key: read(tls.key, 'key'),
               ...(tls.verify ? {} : { checkServerIdentity: () => undefined }),
             }
           : {}),
@@ -392,6 +391,9 @@ function toConnectionError(error: unknown, what: string, timedOutAfterMs?: numbe
       hint: 'the engine did not answer; is dockerd running and the node reachable?',
     });
   }
+  const tlsHint = explainTlsFailure(error);
+  if (tlsHint)
+    return new ConnectionError(`${what} failed: ${detail.trim()}`, { cause: error, hint: tlsHint });
   const status = apiError.statusCode ? ` (HTTP ${apiError.statusCode})` : '';
   return new ConnectionError(`${what} failed${status}: ${detail.trim()}`, {
     cause: error,

@@ -5,7 +5,7 @@ import { renderPlanMarkdown } from '../../report/plan-markdown.js';
 import { renderPlanText } from '../../report/plan-text.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
 import type { Runbook } from '../../runbook/types.js';
-import type { ConnectionFlags } from '../connection-options.js';
+import { applyConnectionFlags, type ConnectionFlags, describeDockerEndpoint } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectWith } from './connect.js';
 
@@ -40,10 +40,19 @@ export async function loadClusterFacts(
     return parseInventoryFile(options.inventory);
   }
   const { readClusterFacts } = await import('../../executor/read-cluster-facts.js');
-  const cluster = await connectWith(runbook.connection, options, io, {
-    command: 'plan',
-    hint: 'or plan offline: --inventory FILE (e.g. fixtures/inventory/example.yaml)',
-  });
+  // stderr, so the plan on stdout stays the same whatever the endpoint.
+  const connection = applyConnectionFlags(runbook.connection, options, io.env);
+  io.stderr(`drydock: Docker API: ${describeDockerEndpoint(connection)}\n`);
+  const cluster = await connectWith(
+    runbook.connection,
+    options,
+    io,
+    {
+      command: 'plan',
+      hint: 'or plan offline: --inventory FILE (e.g. fixtures/inventory/example.yaml)',
+    },
+    runbook.file,
+  );
   try {
     return await readClusterFacts(await cluster.swarm());
   } finally {

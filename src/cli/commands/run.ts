@@ -20,10 +20,16 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
   const { lockTtlMs } = validateSessionFlags(options);
   const runbook = await parseRunbookFile(runbookPath);
   const journalDir = prepareJournalDir(options.journalDir ?? defaultJournalDir(io.env));
-  const cluster = await connectWith(runbook.connection, options, io, {
-    command: 'run',
-    hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
-  });
+  const cluster = await connectWith(
+    runbook.connection,
+    options,
+    io,
+    {
+      command: 'run',
+      hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
+    },
+    runbook.file,
+  );
   try {
     const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()), { now: Date.now() });
     const runId = newRunId();

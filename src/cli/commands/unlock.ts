@@ -14,10 +14,16 @@ export async function unlockCommand(
   const connection = options.runbook
     ? (await parseRunbookFile(options.runbook)).connection
     : defaultConnection();
-  const cluster = await connectWith(connection, options, io, {
-    command: 'unlock',
-    hint: 'or give --runbook FILE with connection.docker.managers set',
-  });
+  const cluster = await connectWith(
+    connection,
+    options,
+    io,
+    {
+      command: 'unlock',
+      hint: 'or give --runbook FILE with connection.docker.managers set',
+    },
+    options.runbook,
+  );
   try {
     const swarm = await cluster.swarm();
     const lock = await readLock(swarm);
