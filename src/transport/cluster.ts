@@ -24,6 +24,8 @@ export interface ClusterDeps {
   /** Opens an engine API; tests may wrap it. */
   openApi?: (endpoint: DockerEndpoint, label: string) => SwarmApi;
   env?: NodeJS.ProcessEnv;
+  /** Warnings about ~/.ssh/config (parts drydock ignores). */
+  onWarning?: (message: string) => void;
 }
 
 export async function connectCluster(
@@ -51,7 +53,9 @@ class Cluster implements ClusterConnection {
     private readonly options: ClusterOptions,
     deps: ClusterDeps,
   ) {
-    this.shells = deps.shells ?? createSshShellFactory({ env: deps.env });
+    this.shells =
+      deps.shells ??
+      createSshShellFactory({ env: deps.env, ...(deps.onWarning ? { onWarning: deps.onWarning } : {}) });
     this.openApi = deps.openApi ?? ((endpoint, label) => createDockerApi(endpoint, { label }));
     for (const [node, host] of Object.entries(options.ssh.hosts)) this.addresses.set(node, host);
   }

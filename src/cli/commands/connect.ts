@@ -24,7 +24,9 @@ export async function connectWith(
     });
   }
   const { connectCluster } = await import('../../transport/cluster.js');
-  return connectCluster(connection);
+  return connectCluster(connection, {
+    onWarning: (message) => io.stderr(`drydock: warning: ${message}\n`),
+  });
 }
 
 /** The flags worth keeping in the journal so `resume` reconnects the same way (no secrets). */
