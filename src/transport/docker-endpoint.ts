@@ -30,13 +30,14 @@ export function isEndpointTemplate(host: string): boolean {
 export function explainTlsFailure(error: unknown): string | undefined {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   const message = (error as Error).message ?? '';
+  // An alert is the engine refusing us (checked first: its code says CERTIFICATE too).
+  if (/ALERT/.test(code) || /alert|certificate required|bad certificate|unknown ca/i.test(message)) {
+    return 'the engine refused our client certificate: give a cert and key signed by the CA that dockerd --tlscacert trusts';
+  }
   if (/CERT|SIGNATURE|ISSUER|SELF_SIGNED/.test(code)) {
     return code === 'ERR_TLS_CERT_ALTNAME_INVALID'
       ? "the engine's certificate does not name this address: connect by a name or IP in its subjectAltName"
       : "the engine's certificate is not signed by connection.docker.tls.ca (or --tlscacert): give the CA that issued it";
-  }
-  if (/alert|certificate required|bad certificate|unknown ca/i.test(message)) {
-    return 'the engine refused our client certificate: give a cert and key signed by the CA that dockerd --tlscacert trusts';
   }
   return undefined;
 }
