@@ -53,9 +53,12 @@ start_dockerd() {
   dockerd_running && return 0
   cg_join "$NODE/sys"
   rm -f /run/docker.pid
+  # A test may add listeners (e.g. tcp with --tlsverify) through $D/dockerd.extra-args, one per line.
+  local extra=()
+  [ -f "$D/dockerd.extra-args" ] && mapfile -t extra <"$D/dockerd.extra-args"
   # PREFER_OFFLINE_IMAGE: swarm tasks never try a registry; --shutdown-timeout 2: fast restarts.
   DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid /usr/sbin/dockerd \
-    -H unix:///var/run/docker.sock -H "unix://$D/docker.sock" \
+    -H unix:///var/run/docker.sock -H "unix://$D/docker.sock" "${extra[@]}" \
     --pidfile /run/docker.pid --cgroup-parent "/$CG_ROOT/$NODE" --shutdown-timeout 2 \
     >>"$D/dockerd.log" 2>&1 </dev/null &
   echo $! >"$D/dockerd.pid"

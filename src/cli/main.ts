@@ -41,7 +41,10 @@ function addConnectionOptions(cmd: Command): Command {
       '--accept-new',
       'record host keys of unknown hosts in known_hosts (a changed key is still refused)',
     )
-    .option('--insecure-ignore-host-keys', 'do not verify SSH host keys at all (unsafe; never the default)');
+    .option('--insecure-ignore-host-keys', 'do not verify SSH host keys at all (unsafe; never the default)')
+    .option('--tlscacert <file>', 'CA for a tcp Docker endpoint (overrides connection.docker.tls.ca)')
+    .option('--tlscert <file>', 'client certificate for a tcp Docker endpoint (connection.docker.tls.cert)')
+    .option('--tlskey <file>', 'client key for a tcp Docker endpoint (connection.docker.tls.key)');
 }
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {

@@ -1,3 +1,4 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDuration } from '../shared/parse-duration.js';
 import { CHECK_NAMES, CHECK_OPTION_SCHEMAS, type ParsedRunbook, type ParsedStage } from './schema.js';
 import type { CheckOptions, Runbook, SkipCondition, Stage, Variable, Webhook } from './types.js';
@@ -150,7 +151,7 @@ export function normalizeRunbook(parsed: ParsedRunbook, context: NormalizeContex
     },
     connection: {
       ssh: { ...ssh, connectTimeoutMs: parseDuration(connectTimeout) },
-      docker: parsed.connection.docker,
+      docker: resolveTlsPaths(parsed.connection.docker, context.file),
     },
     variables: Object.entries(parsed.variables).map(([name, raw]) => resolveVariable(name, raw, context.env)),
     checks: {
@@ -181,4 +182,19 @@ function normalizeWebhook(hook: ParsedRunbook['notify'][number], variables: Vari
     timeoutMs: parseDuration(hook.timeout),
     retries: hook.retries,
   };
+}
+
+/** TLS files are read relative to the runbook's folder, so a runbook works from any directory. */
+function resolveTlsPaths(
+  docker: ParsedRunbook['connection']['docker'],
+  file: string,
+): ParsedRunbook['connection']['docker'] {
+  const tls = docker.tls;
+  if (!tls) return docker;
+  const resolveOne = (path: string | undefined) =>
+    path === undefined || path.startsWith('~') || isAbsolute(path) ? path : resolve(dirname(file), path);
+  const resolved = { ...tls, ca: resolveOne(tls.ca), cert: resolveOne(tls.cert), key: resolveOne(tls.key) };
+  for (const field of ['ca', 'cert', 'key'] as const)
+    if (resolved[field] === undefined) delete resolved[field];
+  return { ...docker, tls: resolved };
 }

@@ -185,6 +185,22 @@ export const checkDockerConnection: Rule = (ctx) => {
   if (docker.via === 'tcp' && !docker.host) {
     ctx.report(['connection', 'docker', 'via'], '`via: tcp` needs `host` (e.g. tcp://manager1:2376)');
   }
+  const templated = docker.host !== undefined && /\$\{/.test(docker.host);
+  const unknown = docker.host?.match(/\$\{(?!node\.addr\}|node\.name\})[^}]*\}/)?.[0];
+  if (unknown) {
+    ctx.report(['connection', 'docker', 'host'], `\`${unknown}\` cannot be used in the Docker endpoint`, {
+      hint: 'only ${node.addr} and ${node.name} are filled in, per manager (e.g. tcp://${node.addr}:2376)',
+    });
+  } else if (templated && docker.via === 'tcp' && docker.managers.length === 0) {
+    ctx.report(['connection', 'docker', 'host'], 'a per-node Docker endpoint needs managers to start from', {
+      hint: 'set connection.docker.managers to one or more manager addresses',
+    });
+  }
+  if (docker.host && docker.via === 'tcp' && !/^(tcp|https?):\/\//.test(docker.host)) {
+    ctx.report(['connection', 'docker', 'host'], `\`${docker.host}\` is not a tcp:// endpoint`, {
+      hint: 'write tcp://HOST:2376 (TLS) or tcp://HOST:2375 (plain)',
+    });
+  }
   if (docker.via !== 'tcp' && docker.host) {
     ctx.report(['connection', 'docker', 'host'], `\`host\` is ignored with \`via: ${docker.via}\``, {
       severity: 'warning',

@@ -353,15 +353,24 @@ export const rawDocker = z
       .array(z.string())
       .default([])
       .describe('Manager addresses to reach the API through (via: ssh); others are found from the swarm.'),
-    host: z.string().optional().describe('tcp://host:2376 for via: tcp.'),
+    host: z
+      .string()
+      .optional()
+      .describe(
+        'via: tcp endpoint: tcp://host:2376, or per manager tcp://${node.addr}:2376 (with managers).',
+      ),
     tls: z
       .strictObject({
-        ca: z.string().optional(),
-        cert: z.string().optional(),
-        key: z.string().optional(),
-        verify: z.boolean().default(true),
+        ca: z
+          .string()
+          .optional()
+          .describe("CA that signed the engine's certificate (PEM; relative to the runbook)."),
+        cert: z.string().optional().describe('Client certificate (PEM; relative to the runbook).'),
+        key: z.string().optional().describe('Client private key (PEM; relative to the runbook).'),
+        verify: z.boolean().default(true).describe("Verify the engine's certificate against ca."),
       })
-      .optional(),
+      .optional()
+      .describe('TLS for via: tcp (dockerd --tlsverify); port 2376 or https:// alone also means TLS.'),
   })
   .prefault({});
 

@@ -1,5 +1,6 @@
 import { ConnectionError } from '../errors.js';
 import { createDockerApi, type DockerEndpoint, parseDockerHost } from './docker.js';
+import { expandEndpointTemplate, isEndpointTemplate } from './docker-endpoint.js';
 import { createSshShellFactory } from './ssh.js';
 import type {
   ClusterConnectionSettings,
@@ -23,6 +24,8 @@ export interface ClusterDeps {
   /** Opens an engine API; tests may wrap it. */
   openApi?: (endpoint: DockerEndpoint, label: string) => SwarmApi;
   env?: NodeJS.ProcessEnv;
+  /** Warnings about ~/.ssh/config (parts drydock ignores). */
+  onWarning?: (message: string) => void;
 }
 
 export async function connectCluster(
@@ -50,7 +53,9 @@ class Cluster implements ClusterConnection {
     private readonly options: ClusterOptions,
     deps: ClusterDeps,
   ) {
-    this.shells = deps.shells ?? createSshShellFactory({ env: deps.env });
+    this.shells =
+      deps.shells ??
+      createSshShellFactory({ env: deps.env, ...(deps.onWarning ? { onWarning: deps.onWarning } : {}) });
     this.openApi =
       deps.openApi ??
       ((endpoint, label) =>
@@ -126,6 +131,14 @@ class Cluster implements ClusterConnection {
 
   async engineOf(node: string): Promise<SwarmApi> {
     const cached = this.engines.get(node);
+    const template = this.endpointTemplate();
+    if (template !== undefined) {
+      if (cached) return cached;
+      const url = expandEndpointTemplate(template, { name: node, addr: this.addresses.get(node) ?? node });
+      const api = this.openApi(this.tcpEndpoint(url), url);
+      this.engines.set(node, api);
+      return api;
+    }
     const shell = await this.shellOf(node);
     if (cached) return cached;
     const api = this.openApi(
@@ -226,7 +239,34 @@ class Cluster implements ClusterConnection {
   }
 
   private useFixedEndpoint(): boolean {
-    return this.options.dockerHost !== undefined || this.options.docker.via === 'tcp';
+    return (
+      this.options.dockerHost !== undefined ||
+      (this.options.docker.via === 'tcp' && this.endpointTemplate() === undefined)
+    );
+  }
+
+  /** `tcp://${node.addr}:2375`: each manager's own engine over tcp, with failover like via: ssh. */
+  private endpointTemplate(): string | undefined {
+    const { via, host } = this.options.docker;
+    if (this.options.dockerHost !== undefined || via !== 'tcp' || !host) return undefined;
+    return isEndpointTemplate(host) ? host : undefined;
+  }
+
+  /** A tcp endpoint with the runbook's TLS files; `https://` or port 2376 alone means TLS too. */
+  private tcpEndpoint(url: string): DockerEndpoint {
+    const spec = parseDockerHost(url);
+    if (spec.kind !== 'tcp') {
+      throw new ConnectionError(`the Docker endpoint must be tcp:// for via: tcp, got ${url}`, {
+        hint: 'set connection.docker.host: tcp://manager:2376 (or tcp://${node.addr}:2376)',
+      });
+    }
+    const tls = this.options.docker.tls;
+    return {
+      kind: 'tcp',
+      host: spec.host,
+      port: spec.port,
+      ...(spec.tls || tls ? { tls: { verify: true, ...tls } } : {}),
+    };
   }
 
   private async fixedEndpointApi(): Promise<SwarmApi> {
@@ -247,15 +287,7 @@ class Cluster implements ClusterConnection {
       } else if (spec.kind === 'unix') {
         api = this.openApi({ kind: 'unix', socketPath: spec.socketPath }, `unix://${spec.socketPath}`);
       } else {
-        api = this.openApi(
-          {
-            kind: 'tcp',
-            host: spec.host,
-            port: spec.port,
-            ...(spec.tls || docker.tls ? { tls: { verify: true, ...docker.tls } } : {}),
-          },
-          this.options.dockerHost,
-        );
+        api = this.openApi(this.tcpEndpoint(this.options.dockerHost), this.options.dockerHost);
       }
     } else {
       if (!docker.host) {
@@ -263,19 +295,7 @@ class Cluster implements ClusterConnection {
           hint: 'set connection.docker.host: tcp://manager:2376',
         });
       }
-      const spec = parseDockerHost(docker.host);
-      if (spec.kind !== 'tcp') {
-        throw new ConnectionError(`connection.docker.host must be tcp:// for via: tcp, got ${docker.host}`);
-      }
-      api = this.openApi(
-        {
-          kind: 'tcp',
-          host: spec.host,
-          port: spec.port,
-          ...(docker.tls ? { tls: docker.tls } : {}),
-        },
-        docker.host,
-      );
+      api = this.openApi(this.tcpEndpoint(docker.host), docker.host);
     }
     await api.ping();
     await this.learnNodes(api);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Agent, type AgentOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -6,8 +5,8 @@ import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import { ConnectionError, EngineNotAnsweringError } from '../errors.js';
 import { timeLeft } from '../shared/deadline.js';
+import { explainTlsFailure, readTlsFile } from './docker-endpoint.js';
 import { type Json, mapEvent, mapInfo, mapNetwork, mapNode, mapService, mapTask } from './docker-mapping.js';
-import { expandHome } from './ssh-config.js';
 import type {
   EngineInfo,
   NodeShell,
@@ -149,16 +148,16 @@ export function createDockerApi(endpoint: DockerEndpoint, options: DockerApiOpti
       break;
     case 'tcp': {
       const tls = endpoint.tls;
-      const read = (file?: string) => (file ? readFileSync(expandHome(file)) : undefined);
+      const read = (file: string | undefined, field: string) => (file ? readTlsFile(file, field) : undefined);
       docker = new Docker({
         host: endpoint.host,
         port: endpoint.port,
         protocol: tls ? 'https' : 'http',
         ...(tls
           ? {
-              ca: read(tls.ca),
-              cert: read(tls.cert),
-              key: read(tls.key),
+              ca: read(tls.ca, 'ca'),
+              cert: read(tls.cert, 'cert'),
+              key: read(tls.key, 'key'),
               ...(tls.verify ? {} : { checkServerIdentity: () => undefined }),
             }
           : {}),
@@ -450,6 +449,9 @@ function callWithOptions(self: object, method: unknown, options: object): Promis
 function toConnectionError(error: unknown, what: string): ConnectionError {
   const apiError = error as ApiError;
   const detail = apiError.json?.message ?? apiError.message ?? String(error);
+  const tlsHint = explainTlsFailure(error);
+  if (tlsHint)
+    return new ConnectionError(`${what} failed: ${detail.trim()}`, { cause: error, hint: tlsHint });
   const status = apiError.statusCode ? ` (HTTP ${apiError.statusCode})` : '';
   return new ConnectionError(`${what} failed${status}: ${detail.trim()}`, {
     cause: error,

@@ -27,7 +27,8 @@ export type HostKeyCheck =
   | { status: 'match'; entry: KnownHostEntry }
   | { status: 'revoked'; entry: KnownHostEntry }
   | { status: 'changed'; entries: KnownHostEntry[] }
-  | { status: 'unknown' };
+  /** No plain key for the host; `certAuthority` is a CA line that covers it (unsupported). */
+  | { status: 'unknown'; certAuthority?: KnownHostEntry };
 
 /** Parse a known_hosts file's text; malformed lines are skipped as OpenSSH does. */
 export function parseKnownHosts(text: string): KnownHostEntry[] {
@@ -129,7 +130,10 @@ export function checkHostKey(
   const forHost = entries.filter((e) => e.marker === undefined && matchesHost(e, host, port));
   const match = forHost.find((e) => e.key.equals(presented));
   if (match) return { status: 'match', entry: match };
-  if (forHost.length === 0) return { status: 'unknown' };
+  if (forHost.length === 0) {
+    const authority = entries.find((e) => e.marker === 'cert-authority' && matchesHost(e, host, port));
+    return authority ? { status: 'unknown', certAuthority: authority } : { status: 'unknown' };
+  }
   return { status: 'changed', entries: forHost };
 }
 
@@ -169,7 +173,13 @@ export async function readKnownHosts(file: string): Promise<KnownHostEntry[]> {
 }
 
 /** Append a host key (accept-new). One `appendFile` (O_APPEND) per line keeps parallel appends whole. */
-export async function appendKnownHost(file: string, host: string, port: number, key: Buffer): Promise<void> {
+export async function appendKnownHost(
+  file: string,
+  host: string,
+  port: number,
+  key: Buffer,
+  hashed = false,
+): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   let prefix = '';
   try {
@@ -178,5 +188,5 @@ export async function appendKnownHost(file: string, host: string, port: number, 
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  await appendFile(file, `${prefix}${formatKnownHostLine(host, port, key)}\n`, { mode: 0o600 });
+  await appendFile(file, `${prefix}${formatKnownHostLine(host, port, key, hashed)}\n`, { mode: 0o600 });
 }

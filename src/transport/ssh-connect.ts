@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AgentAuthMethod, type Client, type ConnectConfig, type PublicKeyAuthMethod } from 'ssh2';
@@ -31,6 +31,7 @@ interface Hop {
   port: number;
   user: string;
   identityFiles: string[];
+  hashKnownHosts: boolean;
 }
 
 /** Connect to the target, through its ProxyJump hosts if any; the caller closes the jump clients. */
@@ -74,7 +75,7 @@ async function resolveHops(
 ): Promise<{ final: Hop; jumps: Hop[] }> {
   const blocks = target.useSshConfig ? await settings.loadSshConfig() : [];
   const resolveHop = (host: string, user?: string, port?: number, identityFile?: string): Hop => {
-    const config = resolveSshHost(blocks, host, settings.home);
+    const config = resolveSshHost(blocks, host, settings.home, { user: user ?? target.user });
     return {
       label: host,
       host: config.hostName ?? host,
@@ -85,6 +86,7 @@ async function resolveHops(
         ...(identityFile ? [expandHome(identityFile, settings.home)] : []),
         ...config.identityFiles,
       ],
+      hashKnownHosts: config.hashKnownHosts ?? false,
     };
   };
   const final = resolveHop(target.host, undefined, undefined, target.identityFile);
@@ -128,6 +130,7 @@ async function openClient(
         port: hop.port,
         key,
         policy: target.hostKeyPolicy,
+        hashKnownHosts: hop.hashKnownHosts,
       }).then(
         () => verify(true),
         (error: HostKeyError) => {
@@ -213,6 +216,14 @@ async function buildAuth(
         hint: 'check connection.ssh.identityFile (or IdentityFile in ~/.ssh/config)',
       });
     }
+    const unprotected = await describeUnprotectedKey(file);
+    if (unprotected) {
+      // OpenSSH skips a default key that is too open, and refuses one that was asked for.
+      if (!explicit) continue;
+      throw new ConnectionError(unprotected, {
+        hint: `only you may read a private key: chmod 600 ${file}`,
+      });
+    }
     const parsed = utils.parseKey(raw);
     if (parsed instanceof Error) {
       const encrypted = /encrypted|passphrase/i.test(parsed.message);
@@ -226,6 +237,16 @@ async function buildAuth(
     methods.push({ type: 'publickey' as const, username: hop.user, key: raw });
   }
   return methods;
+}
+
+/**
+ * OpenSSH's "UNPROTECTED PRIVATE KEY FILE" rule: a key readable by group or others is refused,
+ * because anyone who could read it could log in as us. Undefined when the key is protected.
+ */
+export async function describeUnprotectedKey(file: string): Promise<string | undefined> {
+  const mode = (await stat(file)).mode & 0o777;
+  if ((mode & 0o077) === 0) return undefined;
+  return `UNPROTECTED PRIVATE KEY FILE: permissions 0${mode.toString(8)} for ${file} are too open (readable by group or others), so it is refused as OpenSSH would`;
 }
 
 function forwardTo(client: Client, next: Hop, target: SshTarget): Promise<Duplex> {

@@ -24,6 +24,8 @@ export async function verifyHostKey(input: {
   port: number;
   key: Buffer;
   policy: SshTarget['hostKeyPolicy'];
+  /** From ssh_config `HashKnownHosts`: write accepted keys hashed. */
+  hashKnownHosts?: boolean;
 }): Promise<void> {
   const { known, knownHostsFile, host, port, key, policy } = input;
   if (policy === 'insecure-ignore') return;
@@ -50,8 +52,17 @@ export async function verifyHostKey(input: {
     }
     case 'unknown':
       if (policy === 'accept-new') {
-        await appendKnownHost(knownHostsFile, host, port, key);
+        await appendKnownHost(knownHostsFile, host, port, key, input.hashKnownHosts ?? false);
         return;
+      }
+      if (check.certAuthority) {
+        // ssh2 cannot check a host certificate, so the CA line can vouch for nothing here.
+        throw new HostKeyError(
+          `host key for ${name} is covered only by the @cert-authority line ${knownHostsFile}:${check.certAuthority.line}, and drydock does not support host certificates (ssh2 cannot verify them)`,
+          {
+            hint: `record the node's plain host key instead: ssh-keyscan -t ed25519 -p ${port} ${host} >> ${knownHostsFile} after checking its fingerprint ${fingerprintOf(key)} out of band (or use --accept-new)`,
+          },
+        );
       }
       throw new HostKeyError(`host key for ${name} is not in ${knownHostsFile}`, {
         hint: `add it with ssh-keyscan -p ${port} ${host} >> ${knownHostsFile} (check its fingerprint ${fingerprintOf(key)}) or re-run with --accept-new`,

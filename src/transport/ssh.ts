@@ -22,6 +22,8 @@ export interface SshShellFactoryDeps {
   home?: string;
   /** Parsed ~/.ssh/config; read from `home` when absent. */
   readSshConfig?: () => Promise<SshConfigBlock[]>;
+  /** What drydock ignores in ~/.ssh/config (Match criteria, ProxyCommand …); each said once. */
+  onWarning?: (message: string) => void;
   /** How often to probe an idle connection, so a dead node is noticed (default 5s). */
   keepaliveIntervalMs?: number;
   /** Unanswered probes before the connection counts as lost (default 3). */
@@ -63,7 +65,14 @@ const REAP_LIMIT_MS = 10_000;
 export function createSshShellFactory(deps: SshShellFactoryDeps = {}): SshShellFactory {
   const env = deps.env ?? process.env;
   const home = deps.home ?? homedir();
-  const loadSshConfig = deps.readSshConfig ?? (() => readSshConfig(join(home, '.ssh', 'config'), home));
+  const said = new Set<string>();
+  const warnOnce = (message: string) => {
+    if (said.has(message)) return;
+    said.add(message);
+    deps.onWarning?.(message);
+  };
+  const loadSshConfig =
+    deps.readSshConfig ?? (() => readSshConfig(join(home, '.ssh', 'config'), home, warnOnce));
   const settings: ShellSettings = {
     env,
     home,

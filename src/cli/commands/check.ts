@@ -58,10 +58,16 @@ export async function checkCommand(options: CheckCommandOptions, io: CliIo): Pro
   const checkOptions = runbook?.checks.options ?? defaultCheckOptions(15_000);
 
   const base = runbook?.connection ?? defaultConnection();
-  const cluster = await connectWith(base, options, io, {
-    command: 'check',
-    hint: 'or give --runbook FILE with connection.docker.managers set',
-  });
+  const cluster = await connectWith(
+    base,
+    options,
+    io,
+    {
+      command: 'check',
+      hint: 'or give --runbook FILE with connection.docker.managers set',
+    },
+    runbook?.file,
+  );
   const startedAt = systemClock.now();
   try {
     const swarm: SwarmApi = await cluster.swarm();
@@ -149,5 +155,8 @@ function connectionArgs(flags: CheckCommandOptions): string[] {
     ...(flags.identity ? ['--identity', flags.identity] : []),
     ...(flags.knownHosts ? ['--known-hosts', flags.knownHosts] : []),
     ...(flags.sshUser ? ['--ssh-user', flags.sshUser] : []),
+    ...(flags.tlscacert ? ['--tlscacert', flags.tlscacert] : []),
+    ...(flags.tlscert ? ['--tlscert', flags.tlscert] : []),
+    ...(flags.tlskey ? ['--tlskey', flags.tlskey] : []),
   ];
 }

@@ -10,7 +10,7 @@ import { renderPlanText } from '../../report/plan-text.js';
 import { parseRunbookFile } from '../../runbook/parse.js';
 import type { Runbook } from '../../runbook/types.js';
 import { escapeControl } from '../../shared/escape-control.js';
-import type { ConnectionFlags } from '../connection-options.js';
+import { applyConnectionFlags, type ConnectionFlags, describeDockerEndpoint } from '../connection-options.js';
 import type { CliIo } from '../io.js';
 import { connectWith } from './connect.js';
 import { describeRun, findDrainingRun } from './run-history.js';
@@ -61,10 +61,19 @@ export async function loadClusterFacts(
     return parseInventoryFile(options.inventory);
   }
   const { readClusterFacts } = await import('../../executor/read-cluster-facts.js');
-  const cluster = await connectWith(runbook.connection, options, io, {
-    command: 'plan',
-    hint: 'or plan offline: --inventory FILE (e.g. fixtures/inventory/example.yaml)',
-  });
+  // stderr, so the plan on stdout stays the same whatever the endpoint.
+  const connection = applyConnectionFlags(runbook.connection, options, io.env);
+  io.stderr(`drydock: Docker API: ${describeDockerEndpoint(connection)}\n`);
+  const cluster = await connectWith(
+    runbook.connection,
+    options,
+    io,
+    {
+      command: 'plan',
+      hint: 'or plan offline: --inventory FILE (e.g. fixtures/inventory/example.yaml)',
+    },
+    runbook.file,
+  );
   try {
     const swarm = await cluster.swarm();
     if (onLock) onLock(await readLock(swarm));

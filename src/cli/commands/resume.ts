@@ -47,10 +47,16 @@ export async function resumeCommand(runId: string, options: ResumeOptions, io: C
   refuseChangedRunbook(runbook, progress, acceptChange);
   applyWindow(plan, windowOverride ?? runbookWindow(runbook), windowOverride ? '--window' : 'the runbook');
   const flags: ConnectionFlags = { ...(header.connection as ConnectionFlags), ...definedFlags(options) };
-  const cluster = await connectWith(runbook.connection, flags, io, {
-    command: 'resume',
-    hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
-  });
+  const cluster = await connectWith(
+    runbook.connection,
+    flags,
+    io,
+    {
+      command: 'resume',
+      hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
+    },
+    runbook.file,
+  );
   try {
     const { journal, torn } = await JournalWriter.reopen(journalDir, runId);
     if (torn) {

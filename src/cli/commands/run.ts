@@ -26,10 +26,16 @@ export async function runCommand(runbookPath: string, options: RunOptions, io: C
   const journalDir = prepareJournalDir(options.journalDir ?? defaultJournalDir(io.env));
   // An unknown run id is refused before anything is connected to.
   const previous = options.continueFrom ? await readPreviousRun(journalDir, options.continueFrom) : undefined;
-  const cluster = await connectWith(runbook.connection, options, io, {
-    command: 'run',
-    hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
-  });
+  const cluster = await connectWith(
+    runbook.connection,
+    options,
+    io,
+    {
+      command: 'run',
+      hint: 'or set connection.docker.managers in the runbook (e.g. managers: [10.0.0.11])',
+    },
+    runbook.file,
+  );
   try {
     const plan = planRollout(runbook, await readClusterFacts(await cluster.swarm()), {
       now: Date.now(),

@@ -30,10 +30,16 @@ export async function unlockCommand(options: UnlockOptions, io: CliIo): Promise<
   const { connection, dockerHost } = await chooseConnection(options, io);
   // The command line's flags win over what the run used.
   const flags: ConnectionFlags = { ...(dockerHost ? { dockerHost } : {}), ...definedFlags(options) };
-  const cluster = await connectWith(connection, flags, io, {
-    command: 'unlock',
-    hint: 'or give --run RUN_ID (see `drydock runs`), or --runbook FILE with connection.docker.managers set',
-  });
+  const cluster = await connectWith(
+    connection,
+    flags,
+    io,
+    {
+      command: 'unlock',
+      hint: 'or give --run RUN_ID (see `drydock runs`), or --runbook FILE with connection.docker.managers set',
+    },
+    options.runbook,
+  );
   try {
     const swarm = await cluster.swarm();
     const lock = await readLock(swarm);

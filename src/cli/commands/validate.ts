@@ -4,6 +4,7 @@ import { checkRunbookFile, type RunbookResult } from '../../runbook/parse.js';
 import type { Runbook } from '../../runbook/types.js';
 import { countOf } from '../../shared/plural.js';
 import { formatProblems, summarizeProblemCounts } from '../../shared/problems.js';
+import { assertTlsFilesReadable, describeDockerEndpoint } from '../connection-options.js';
 
 /**
  * `drydock validate FILE...`: checks every runbook and reports every problem. Exit code 0 when
@@ -67,6 +68,18 @@ function toReport(file: string, result: RunbookResult): ValidateFileReport {
   };
 }
 
+/** For `via: tcp`, which endpoint plan and run will use, and any TLS file they would refuse. */
+function describeTcpEndpoint(runbook: Runbook): string[] {
+  if (runbook.connection.docker.via !== 'tcp') return [];
+  const lines = [`  Docker API: ${describeDockerEndpoint(runbook.connection)}\n`];
+  try {
+    assertTlsFilesReadable(runbook.connection.docker, {}, runbook.file);
+  } catch (error) {
+    lines.push(`  warning: ${(error as Error).message}; plan, check and run will refuse it\n`);
+  }
+  return lines;
+}
+
 export async function validateCommand(
   files: string[],
   opts: ValidateOptions,
@@ -84,6 +97,7 @@ export async function validateCommand(
     if (result.ok) {
       const warnings = result.warnings.length > 0 ? ` (${summarizeProblemCounts(result.warnings)})` : '';
       lines.push(`${file}: ok — ${summarizeRunbook(result.runbook)}${warnings}\n`);
+      lines.push(...describeTcpEndpoint(result.runbook));
       lines.push(formatProblems(result.warnings));
     } else {
       lines.push(formatProblems(result.problems));

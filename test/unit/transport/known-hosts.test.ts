@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { HostKeyError } from '../../../src/errors.js';
 import {
   checkHostKey,
   fingerprintOf,
@@ -7,6 +11,7 @@ import {
   knownKeyTypes,
   parseKnownHosts,
 } from '../../../src/transport/known-hosts.js';
+import { verifyHostKey } from '../../../src/transport/ssh-host-keys.js';
 
 // Keys and fingerprints produced by ssh-keygen (the hashed line by `ssh-keygen -H`).
 const ED25519 = 'AAAAC3NzaC1lZDI1NTE5AAAAIBuzFB0pnQc2UJtXg19y1y4Jv+NI/XwiUFwtfsLeqjV2';
@@ -86,5 +91,63 @@ describe('known_hosts', () => {
     expect(knownKeyTypes(entries, '10.77.0.11', 2222)).toEqual(['ssh-ed25519']);
     expect(knownKeyTypes(entries, '10.77.0.11', 22)).toEqual(['ssh-rsa']);
     expect(checkHostKey(entries, '10.77.0.11', 22, rsa).status).toBe('match');
+  });
+});
+
+describe('host keys drydock cannot or must not accept', () => {
+  const key = Buffer.concat([
+    Buffer.from([0, 0, 0, 11]),
+    Buffer.from('ssh-ed25519'),
+    Buffer.from([0, 0, 0, 32]),
+    Buffer.alloc(32, 7),
+  ]);
+  const caKey = Buffer.concat([key.subarray(0, 19), Buffer.alloc(32, 9)]);
+
+  it('names the @cert-authority line and says host certificates are unsupported', async () => {
+    const known = parseKnownHosts(`# ca\n@cert-authority *.lab ssh-ed25519 ${caKey.toString('base64')}\n`);
+    const refused = verifyHostKey({
+      known,
+      knownHostsFile: 'kh',
+      host: 'node1.lab',
+      port: 22,
+      key,
+      policy: 'strict',
+    });
+    await expect(refused).rejects.toBeInstanceOf(HostKeyError);
+    await expect(refused).rejects.toThrow(
+      'host key for node1.lab is covered only by the @cert-authority line kh:2, and drydock does not support host certificates',
+    );
+    await expect(refused).rejects.toMatchObject({ hint: expect.stringMatching(/ssh-keyscan -t ed25519/) });
+  });
+
+  it('refuses a key marked @revoked even when a plain line also lists it', async () => {
+    const text = `node1 ssh-ed25519 ${key.toString('base64')}\n@revoked * ssh-ed25519 ${key.toString('base64')}\n`;
+    const refused = verifyHostKey({
+      known: parseKnownHosts(text),
+      knownHostsFile: 'kh',
+      host: 'node1',
+      port: 22,
+      key,
+      policy: 'accept-new',
+    });
+    await expect(refused).rejects.toThrow(/marked @revoked in kh:2/);
+  });
+
+  it('writes a hashed entry under HashKnownHosts yes, which then matches', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drydock-kh-'));
+    const file = join(dir, 'known_hosts');
+    await verifyHostKey({
+      known: [],
+      knownHostsFile: file,
+      host: '10.0.0.5',
+      port: 2222,
+      key,
+      policy: 'accept-new',
+      hashKnownHosts: true,
+    });
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/^\|1\|[^|]+\|[^ ]+ ssh-ed25519 /);
+    expect(text).not.toContain('10.0.0.5');
+    expect(checkHostKey(parseKnownHosts(text), '10.0.0.5', 2222, key).status).toBe('match');
   });
 });
