@@ -84,8 +84,11 @@ export const CHECK_OPTION_SCHEMAS = {
       connectTimeoutMs: parseDuration(connectTimeout),
     })),
   'ingress-mesh': z
-    .strictObject({})
-    .describe('ingress-sbox present, DOCKER-INGRESS holds every port, same iptables backend.'),
+    .strictObject({ timeout: checkTimeout('2m') })
+    .describe(
+      'ingress-sbox present, DOCKER-INGRESS holds every port, IPVS backends, same iptables backend; waits while the engine re-programs it.',
+    )
+    .transform(convertTimeout),
   'overlay-dns': z
     .strictObject({
       timeout: checkTimeout('1m'),
