@@ -346,6 +346,24 @@ const stagePlanners: StagePlanners = {
     retries: stage.retries,
     retryDelayMs: stage.retryDelayMs,
   }),
+  local: (stage, base, scope) => ({
+    ...base,
+    kind: 'local',
+    commands: stage.commands.map((c) => planCommand(c, scope)),
+    timeoutMs: stage.timeoutMs,
+    retries: stage.retries,
+    retryDelayMs: stage.retryDelayMs,
+    ...(stage.until
+      ? {
+          until: {
+            command: planCommand(stage.until.command, scope),
+            timeoutMs: stage.until.timeoutMs,
+            intervalMs: stage.until.intervalMs,
+          },
+        }
+      : {}),
+    conditions: [...base.conditions, "runs on the operator's machine, not on the node"],
+  }),
   reboot: (stage, base, scope) => ({
     ...base,
     kind: 'reboot',

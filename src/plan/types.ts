@@ -68,6 +68,13 @@ export type PlannedStage =
       retries: number;
       retryDelayMs: number;
     })
+  | (PlannedStageBase<'local'> & {
+      commands: PlannedCommand[];
+      timeoutMs: number;
+      retries: number;
+      retryDelayMs: number;
+      until?: { command: PlannedCommand; timeoutMs: number; intervalMs: number };
+    })
   | (PlannedStageBase<'reboot'> & {
       when: 'always' | 'if-required';
       requiredFile: string;
