@@ -293,65 +293,116 @@ export function meshProblems(
   return { problems, evidence };
 }
 
-export const ingressMeshCheck: CheckDefinition<'ingress-mesh'> = {
-  name: 'ingress-mesh',
-  summary:
-    'ingress_sbox present, DOCKER-INGRESS holds every ingress port, IPVS backends, same iptables backend.',
-  run: async (ctx) => {
-    const startedAt = ctx.now();
-    const result = resultFor('ingress-mesh', ctx, startedAt);
-    const services = await ctx.swarm.listServices();
-    const ports = ingressPorts(services);
-    if (ports.length === 0) {
-      return [result('not-applicable', 'no service publishes in ingress mode (host-mode publishing)')];
-    }
-    const ready = ctx.nodes.filter((n) => n.state === 'ready').map((n) => n.hostname);
-    const facts = new Map<string, NodeFacts>();
-    const failures: CheckResult[] = [];
-    await Promise.all(
-      ready.map(async (node) => {
-        try {
-          facts.set(node, await ctx.factsOf(node));
-        } catch (e) {
-          failures.push(
-            result('fail', `${node}: ${errorMessage(e)}`, { node, evidence: { error: errorMessage(e) } }),
-          );
-        }
-      }),
-    );
-    const noIpvs = [...facts.values()].filter((f) => f.ipvsKernel === false).map((f) => f.node);
-    if (noIpvs.length > 0 && noIpvs.length === facts.size) {
-      return [
+/** One reading of the mesh: every result, and whether waiting could still change it. */
+interface MeshReading {
+  results: CheckResult[];
+  settled: boolean;
+}
+
+/**
+ * Reads the mesh once: services, tasks and every Ready node's facts (`fresh` re-gathers them).
+ * Missing plumbing is "not yet" rather than final: after an engine restart the engine re-programs
+ * DNAT rules and IPVS backends over several seconds, so the caller polls until the timeout.
+ */
+async function readMesh(
+  ctx: CheckContext,
+  fresh: boolean,
+  result: ReturnType<typeof resultFor>,
+): Promise<MeshReading> {
+  const services = await ctx.swarm.listServices();
+  const ports = ingressPorts(services);
+  if (ports.length === 0) {
+    return {
+      results: [result('not-applicable', 'no service publishes in ingress mode (host-mode publishing)')],
+      settled: true,
+    };
+  }
+  const ready = ctx.nodes.filter((n) => n.state === 'ready').map((n) => n.hostname);
+  const facts = new Map<string, NodeFacts>();
+  const failures: CheckResult[] = [];
+  await Promise.all(
+    ready.map(async (node) => {
+      try {
+        facts.set(node, await ctx.factsOf(node, { fresh }));
+      } catch (e) {
+        failures.push(
+          result('fail', `${node}: ${errorMessage(e)}`, { node, evidence: { error: errorMessage(e) } }),
+        );
+      }
+    }),
+  );
+  const noIpvs = [...facts.values()].filter((f) => f.ipvsKernel === false).map((f) => f.node);
+  if (noIpvs.length > 0 && noIpvs.length === facts.size) {
+    return {
+      results: [
         ...failures,
         result('not-applicable', 'kernel has no IPVS: no routing mesh (host-mode publishing)', {
           evidence: { nodesWithoutIpvs: noIpvs.sort(), ingressPorts: ports.map((p) => p.port.published) },
         }),
-      ];
-    }
-    const tasks = await ctx.swarm.listTasks({ desiredState: 'running' });
-    const ingressServiceIds = new Set(ports.map((p) => p.service.id));
-    const servicesWithTasks = [...ingressServiceIds].filter((id) =>
-      tasks.some((t) => t.serviceId === id && t.state === 'running'),
-    ).length;
-    const backends = new Set([...facts.values()].map((f) => f.iptablesBackend));
-    const results: CheckResult[] = [...failures];
-    for (const node of ctx.scope.filter((n) => facts.has(n))) {
-      const f = facts.get(node)!;
-      const named = ports.map((p) => ({ service: p.service.name, port: p.port }));
-      const { problems, evidence } = meshProblems(f, named, servicesWithTasks);
-      if (f.ipvsKernel === false) problems.push('kernel has no IPVS');
-      const before = ctx.baseline?.nodes[node]?.facts.iptablesBackend;
-      if (before && before !== f.iptablesBackend)
-        problems.push(`iptables backend ${before} → ${f.iptablesBackend}`);
-      if (backends.size > 1)
-        problems.push(`iptables backends differ across nodes: ${[...backends].sort().join(', ')}`);
-      const full = { ...evidence, iptablesBackend: f.iptablesBackend, iptablesBackendBefore: before };
-      results.push(
-        problems.length === 0
-          ? result('pass', `mesh ok: ${ports.length} ingress port(s) programmed`, { node, evidence: full })
-          : result('fail', problems.join('; '), { node, evidence: full }),
-      );
-    }
-    return results;
+      ],
+      settled: true,
+    };
+  }
+  const tasks = await ctx.swarm.listTasks({ desiredState: 'running' });
+  const ingressServiceIds = new Set(ports.map((p) => p.service.id));
+  const servicesWithTasks = [...ingressServiceIds].filter((id) =>
+    tasks.some((t) => t.serviceId === id && t.state === 'running'),
+  ).length;
+  const backends = new Set([...facts.values()].map((f) => f.iptablesBackend));
+  const results: CheckResult[] = [...failures];
+  for (const node of ctx.scope.filter((n) => facts.has(n))) {
+    const f = facts.get(node)!;
+    const named = ports.map((p) => ({ service: p.service.name, port: p.port }));
+    const { problems, evidence } = meshProblems(f, named, servicesWithTasks);
+    if (f.ipvsKernel === false) problems.push('kernel has no IPVS');
+    const before = ctx.baseline?.nodes[node]?.facts.iptablesBackend;
+    if (before && before !== f.iptablesBackend)
+      problems.push(`iptables backend ${before} → ${f.iptablesBackend}`);
+    if (backends.size > 1)
+      problems.push(`iptables backends differ across nodes: ${[...backends].sort().join(', ')}`);
+    const full = { ...evidence, iptablesBackend: f.iptablesBackend, iptablesBackendBefore: before };
+    ctx.progress?.(node, problems.length > 0 ? problems.join('; ') : undefined);
+    results.push(
+      problems.length === 0
+        ? result('pass', `mesh ok: ${ports.length} ingress port(s) programmed`, { node, evidence: full })
+        : result('fail', problems.join('; '), { node, evidence: full }),
+    );
+  }
+  return { results, settled: !results.some((r) => r.status === 'fail') };
+}
+
+export const ingressMeshCheck: CheckDefinition<'ingress-mesh'> = {
+  name: 'ingress-mesh',
+  summary:
+    'ingress_sbox present, DOCKER-INGRESS holds every ingress port, IPVS backends, same iptables backend (waits for them).',
+  run: async (ctx, options) => {
+    const startedAt = ctx.now();
+    const result = resultFor('ingress-mesh', ctx, startedAt);
+    let reads = 0;
+    const attempt = async () => {
+      const fresh = reads++ > 0;
+      try {
+        const reading = await readMesh(ctx, fresh, result);
+        return { done: reading.settled, value: reading.results };
+      } catch (e) {
+        const error = errorMessage(e);
+        return {
+          done: false,
+          value: [result('fail', `swarm API failed: ${error}`, { evidence: { error } })],
+        };
+      }
+    };
+    const { value, done, waitedMs } = await waitUntil(ctx, options.timeoutMs, attempt, { pollMs: 1000 });
+    if (waitedMs === 0) return value;
+    const after = ` after waiting ${formatDuration(waitedMs)}`;
+    return value.map((r) =>
+      r.status === 'fail' || (done && r.status === 'pass')
+        ? {
+            ...r,
+            message: `${r.message}${r.status === 'fail' ? ` (still missing${after})` : after}`,
+            evidence: { ...(r.evidence as Record<string, unknown>), waitedMs },
+          }
+        : r,
+    );
   },
 };

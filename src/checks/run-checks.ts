@@ -165,10 +165,10 @@ export function createFactsCache(
   ctx: Pick<CheckContext, 'shellOf' | 'now'>,
   nodes: SwarmNode[],
   options: { sudo?: boolean } = {},
-): (node: string) => Promise<NodeFacts> {
+): (node: string, read?: { fresh?: boolean }) => Promise<NodeFacts> {
   const cache = new Map<string, Promise<NodeFacts>>();
-  return (node) => {
-    let facts = cache.get(node);
+  return (node, read) => {
+    let facts = read?.fresh ? undefined : cache.get(node);
     if (!facts) {
       const peers = nodes.filter((n) => n.hostname !== node && n.address).map((n) => n.address);
       facts = ctx

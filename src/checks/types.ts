@@ -87,8 +87,11 @@ export interface CheckContext {
   /** The engine API of one node (for asking each node's own engine). */
   engineOf(node: string): Promise<SwarmApi>;
   shellOf(node: string): Promise<NodeShell>;
-  /** Facts gathered this round (cached: one exec per node per round). */
-  factsOf(node: string): Promise<NodeFacts>;
+  /**
+   * Facts gathered this round (cached: one exec per node per round). `fresh` gathers them again
+   * (a converging check re-reads after a sleep) and replaces the round's copy.
+   */
+  factsOf(node: string, options?: { fresh?: boolean }): Promise<NodeFacts>;
   baseline?: Baseline;
   /** Availability the run expects for each node right now (drained during maintenance). */
   expectedAvailability: Record<string, SwarmNode['availability']>;

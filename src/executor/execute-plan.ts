@@ -9,7 +9,7 @@ import type { Plan, PlannedNode, PlannedStage } from '../plan/types.js';
 import type { SubstitutionScope } from '../runbook/substitute.js';
 import type { CheckName, Runbook } from '../runbook/types.js';
 import type { Clock } from '../shared/clock.js';
-import type { CommandResult } from '../transport/types.js';
+import type { CommandResult, LocalRunner } from '../transport/types.js';
 import {
   type BeforeRunContext,
   connectAll,
@@ -46,6 +46,8 @@ export interface ExecutorOptions {
   plan: Plan;
   runbook: Runbook;
   cluster: ClusterPort;
+  /** Runs `local` stages on the operator's machine. */
+  local?: LocalRunner;
   checks: CheckRunnerPort;
   /** Fan-out of reporters; the journal is one of them. */
   reporter: RunReporter;
@@ -129,6 +131,7 @@ class Executor {
     };
     this.stageContext = {
       cluster: options.cluster,
+      local: options.local,
       clock: options.clock,
       stopSignal: options.stopSignal,
       cancelSignal: options.cancelSignal,

@@ -7,7 +7,8 @@ import type { StageContext } from './stages/types.js';
 
 /**
  * Before which stage kinds a node an earlier session drained must still be that node, still
- * drained: everything but `drain` (it drains) and `activate` (it ends the drain anyway).
+ * drained: everything but `drain` (it drains), `activate` (it ends the drain anyway) and `local`
+ * (it runs on the operator's machine, e.g. the load balancer's switch, and must run regardless).
  */
 const NEEDS_DRAINED: Record<StageKind, boolean> = {
   drain: false,
@@ -17,6 +18,7 @@ const NEEDS_DRAINED: Record<StageKind, boolean> = {
   checks: true,
   pause: true,
   prompt: true,
+  local: false,
 };
 
 export interface DrainedCheck {

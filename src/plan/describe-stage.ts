@@ -24,6 +24,16 @@ const stageDescribers: StageDescribers = {
         : ''),
     ...describeSkipIf(stage),
   ],
+  local: (stage) => [
+    ...stage.commands.map((c) => `local$ ${c.display}`),
+    `timeout ${formatDuration(stage.timeoutMs)} per command` +
+      (stage.retries ? `, ${stage.retries} retries every ${formatDuration(stage.retryDelayMs)}` : ''),
+    ...(stage.until
+      ? [
+          `until local$ ${stage.until.command.display} exits 0 (every ${formatDuration(stage.until.intervalMs)}, up to ${formatDuration(stage.until.timeoutMs)})`,
+        ]
+      : []),
+  ],
   reboot: (stage) => [
     `$ ${stage.sudo ? 'sudo ' : ''}${stage.command.display}`,
     `wait up to ${formatDuration(stage.returnTimeoutMs)} for the node to return`,

@@ -375,6 +375,24 @@ const stagePlanners: StagePlanners = {
     retryDelayMs: stage.retryDelayMs,
     ...planSkipIf(stage.skipIf, scope),
   }),
+  local: (stage, base, scope) => ({
+    ...base,
+    kind: 'local',
+    commands: stage.commands.map((c) => planCommand(c, scope)),
+    timeoutMs: stage.timeoutMs,
+    retries: stage.retries,
+    retryDelayMs: stage.retryDelayMs,
+    ...(stage.until
+      ? {
+          until: {
+            command: planCommand(stage.until.command, scope),
+            timeoutMs: stage.until.timeoutMs,
+            intervalMs: stage.until.intervalMs,
+          },
+        }
+      : {}),
+    conditions: [...base.conditions, "runs on the operator's machine, not on the node"],
+  }),
   reboot: (stage, base, scope) => ({
     ...base,
     kind: 'reboot',

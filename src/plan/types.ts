@@ -70,6 +70,13 @@ export type PlannedStage =
       /** Absent when the stage has none (and in plans journaled before skipIf existed). */
       skipIf?: PlannedSkipCondition[];
     })
+  | (PlannedStageBase<'local'> & {
+      commands: PlannedCommand[];
+      timeoutMs: number;
+      retries: number;
+      retryDelayMs: number;
+      until?: { command: PlannedCommand; timeoutMs: number; intervalMs: number };
+    })
   | (PlannedStageBase<'reboot'> & {
       when: 'always' | 'if-required';
       requiredFile: string;

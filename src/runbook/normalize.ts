@@ -88,6 +88,24 @@ function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean):
         retryDelayMs: parseDuration(stage.retryDelay),
         skipIf: normalizeSkipIf(stage.skipIf),
       };
+    case 'local':
+      return {
+        kind: 'local',
+        ...base,
+        commands: stage.commands,
+        timeoutMs: parseDuration(stage.timeout),
+        retries: stage.retries,
+        retryDelayMs: parseDuration(stage.retryDelay),
+        ...(stage.until
+          ? {
+              until: {
+                command: stage.until.command,
+                timeoutMs: parseDuration(stage.until.timeout),
+                intervalMs: parseDuration(stage.until.interval),
+              },
+            }
+          : {}),
+      };
     case 'reboot':
       return {
         kind: 'reboot',

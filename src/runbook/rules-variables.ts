@@ -25,6 +25,18 @@ function listTemplateFields(runbook: ParsedRunbook): TemplateField[] {
         fields.push({ path: ['stages', index, 'commands', n], template, shell: true });
       });
     }
+    if (stage.kind === 'local') {
+      stage.commands.forEach((template, n) => {
+        fields.push({ path: ['stages', index, 'commands', n], template, shell: true });
+      });
+      if (stage.until) {
+        fields.push({
+          path: ['stages', index, 'until', 'command'],
+          template: stage.until.command,
+          shell: true,
+        });
+      }
+    }
     if (stage.kind === 'reboot') {
       fields.push({ path: ['stages', index, 'command'], template: stage.command, shell: true });
       fields.push({ path: ['stages', index, 'engineLog'], template: stage.engineLog, shell: true });

@@ -84,8 +84,11 @@ export const CHECK_OPTION_SCHEMAS = {
       connectTimeoutMs: parseDuration(connectTimeout),
     })),
   'ingress-mesh': z
-    .strictObject({})
-    .describe('ingress-sbox present, DOCKER-INGRESS holds every port, same iptables backend.'),
+    .strictObject({ timeout: checkTimeout('2m') })
+    .describe(
+      'ingress-sbox present, DOCKER-INGRESS holds every port, IPVS backends, same iptables backend; waits while the engine re-programs it.',
+    )
+    .transform(convertTimeout),
   'overlay-dns': z
     .strictObject({
       timeout: checkTimeout('1m'),
@@ -220,6 +223,35 @@ export const rawRunStage = z
   })
   .describe('Run shell commands on the node over SSH.');
 
+export const rawLocalStage = z
+  .strictObject({
+    kind: z.literal('local'),
+    ...stageCommon,
+    commands: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe(
+        "Shell commands run in order on the operator's machine (/bin/sh); ${variables}, ${node.name} … substituted, shell-quoted.",
+      ),
+    timeout: rawDuration.default('1m').describe('Per-command timeout.'),
+    retries: z.number().int().min(0).max(10).default(0).describe('Retries per command on failure.'),
+    retryDelay: rawDurationOrZero.default('5s'),
+    until: z
+      .strictObject({
+        command: z
+          .string()
+          .min(1)
+          .describe(
+            'A condition, re-run after the commands until it exits 0 (e.g. the LB shows no sessions).',
+          ),
+        timeout: rawDuration.default('2m').describe('How long to wait for the condition.'),
+        interval: rawDuration.default('1s').describe('Time between tries.'),
+      })
+      .optional()
+      .describe('Wait (bounded) until a local condition holds; fails the stage when the timeout passes.'),
+  })
+  .describe("Run shell commands on the operator's machine, e.g. take the node out of a load balancer.");
+
 export const rawRebootStage = z
   .strictObject({
     kind: z.literal('reboot'),
@@ -294,7 +326,16 @@ export const rawPromptStage = z
   })
   .describe('A human gate: in interactive mode, ask the operator before going on.');
 
-export const STAGE_KINDS = ['drain', 'run', 'reboot', 'activate', 'checks', 'pause', 'prompt'] as const;
+export const STAGE_KINDS = [
+  'drain',
+  'run',
+  'reboot',
+  'activate',
+  'checks',
+  'pause',
+  'prompt',
+  'local',
+] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
 
 export const rawStage = z.discriminatedUnion('kind', [
@@ -305,6 +346,7 @@ export const rawStage = z.discriminatedUnion('kind', [
   rawChecksStage,
   rawPauseStage,
   rawPromptStage,
+  rawLocalStage,
 ]);
 
 export const rawVariable = z.union([

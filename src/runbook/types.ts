@@ -82,6 +82,16 @@ export interface RunStage extends StageBase<'run'> {
   /** Skip when every condition holds (empty: never skipped). */
   skipIf: SkipCondition[];
 }
+/** Commands on the operator's machine (through execa, transport/local-exec.ts). */
+export interface LocalStage extends StageBase<'local'> {
+  /** Command templates; `${var}` substituted (shell-quoted) at plan and run time. */
+  commands: string[];
+  timeoutMs: number;
+  retries: number;
+  retryDelayMs: number;
+  /** A condition re-run until it exits 0, within `timeoutMs`. */
+  until?: { command: string; timeoutMs: number; intervalMs: number };
+}
 export interface RebootStage extends StageBase<'reboot'> {
   when: 'always' | 'if-required';
   requiredFile: string;
@@ -117,6 +127,7 @@ export interface PromptStage extends StageBase<'prompt'> {
 export type Stage =
   | DrainStage
   | RunStage
+  | LocalStage
   | RebootStage
   | ActivateStage
   | ChecksStage

@@ -61,6 +61,14 @@ export interface NodeShell {
   close(): Promise<void>;
 }
 
+/**
+ * Commands on the operator's machine (`kind: local` stages): the same result shape as a node's
+ * shell, so the executor treats both alike. `local-exec.ts` implements it with execa.
+ */
+export interface LocalRunner {
+  exec(command: string, options?: Omit<ExecOptions, 'sudo'>): Promise<CommandResult>;
+}
+
 export interface ShellFactory {
   connect(target: SshTarget): Promise<NodeShell>;
 }

@@ -88,4 +88,33 @@ describe('ingress checks on the routing mesh', () => {
       await (mesh.meshHeal ?? mesh.healMeshFault)?.(fault, vm);
     }
   });
+
+  // Issue 12: right after an engine restart the engine re-programs DNAT and IPVS over seconds;
+  // the checks wait for it instead of halting on the first reading.
+  it('after an engine restart, the ingress checks run at once pass once the mesh converges', async () => {
+    const vm = vms[1]!.name;
+    const restarted = await mesh.meshExec(vm, 'mesh-engine restart');
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    const rs = await check(['ingress-mesh', 'published-ports', 'ingress-peers'], 240_000);
+    expect(
+      rs.filter((r) => r.status !== 'pass'),
+      JSON.stringify(rs),
+    ).toEqual([]);
+  });
+
+  it('a real fault (ingress-rule) still fails ingress-mesh once its wait runs out, saying what is missing', async () => {
+    const vm = vms[1]!.name;
+    await mesh.meshFault('ingress-rule', vm);
+    try {
+      const rs = await check(['ingress-mesh'], 15_000);
+      const bad = failed(rs, 'ingress-mesh');
+      expect(
+        bad.map((r) => r.node),
+        JSON.stringify(rs),
+      ).toEqual([vm]);
+      expect(bad[0]!.message).toMatch(/DOCKER-INGRESS lacks 8080\/tcp.*still missing after waiting/);
+    } finally {
+      await mesh.meshHeal('ingress-rule', vm);
+    }
+  });
 });

@@ -12,6 +12,7 @@ import type { Plan } from '../../plan/types.js';
 import type { Runbook } from '../../runbook/types.js';
 import { type Clock, systemClock } from '../../shared/clock.js';
 import { describeDurationBounds, parseDuration } from '../../shared/parse-duration.js';
+import { createLocalRunner } from '../../transport/local-exec.js';
 import type { CliIo } from '../io.js';
 
 export interface SessionFlags {
@@ -147,6 +148,7 @@ export async function runSession(args: {
       plan: args.plan,
       runbook: args.runbook,
       cluster: args.cluster,
+      local: createLocalRunner(),
       checks: createCheckRunner(args.cluster, args.runbook, clock),
       reporter: gated,
       ...(gate ? { gate } : {}),

@@ -1,6 +1,7 @@
 import { runActivateStage } from './activate.js';
 import { runChecksStage } from './checks.js';
 import { runDrainStage } from './drain.js';
+import { runLocalStage } from './local.js';
 import { runPauseStage } from './pause.js';
 import { runPromptStage } from './prompt.js';
 import { runRebootStage } from './reboot.js';
@@ -11,6 +12,7 @@ import type { StageHandlers } from './types.js';
 export const stageHandlers: StageHandlers = {
   drain: runDrainStage,
   run: runRunStage,
+  local: runLocalStage,
   reboot: runRebootStage,
   activate: runActivateStage,
   checks: runChecksStage,

@@ -4,7 +4,7 @@ import type { SubstitutionScope } from '../../runbook/substitute.js';
 import type { CheckName, StageKind } from '../../runbook/types.js';
 import type { Clock } from '../../shared/clock.js';
 import type { WaitHeartbeat } from '../../shared/wait-until.js';
-import type { CommandResult, ExecOptions } from '../../transport/types.js';
+import type { CommandResult, ExecOptions, LocalRunner } from '../../transport/types.js';
 import type { OperatorGate, RunEvent, WaitKind } from '../events.js';
 import type { ClusterPort, RunCheckState } from '../ports.js';
 import type { RunProgress } from '../run-progress.js';
@@ -29,6 +29,8 @@ export type StageHandlers = { [K in StageKind]: StageHandler<K> };
 /** What a stage handler may use of the run: its ports, its state and a narrow side of the executor. */
 export interface StageContext {
   cluster: ClusterPort;
+  /** The operator's machine, for `local` stages (undefined where a run offers none). */
+  local: LocalRunner | undefined;
   clock: Clock;
   /** First SIGINT/SIGTERM: waits end early; the stage should not count as done. */
   stopSignal: AbortSignal;

@@ -115,7 +115,7 @@ describe('ingress-mesh', () => {
     swarm.services = [
       service('web', { ports: [{ published: 8080, target: 80, protocol: 'tcp', mode: 'host' }] }),
     ];
-    const [r] = await ingressMeshCheck.run(makeCtx({ swarm }), {});
+    const [r] = await ingressMeshCheck.run(makeCtx({ swarm }), { timeoutMs: 0 });
     expect(r).toMatchObject({
       status: 'not-applicable',
       message: expect.stringContaining('host-mode publishing'),
@@ -128,7 +128,7 @@ describe('ingress-mesh', () => {
     swarm.services = [ingressSvc];
     const [r] = await ingressMeshCheck.run(
       makeCtx({ swarm, factsOf: async (n) => facts(n, { ipvsKernel: false }) }),
-      {},
+      { timeoutMs: 0 },
     );
     expect(r).toMatchObject({
       status: 'not-applicable',
@@ -154,18 +154,55 @@ describe('ingress-mesh', () => {
         baseline,
         factsOf: async (n) => ({ ...perNode[n as keyof typeof perNode], node: n }),
       }),
-      {},
+      { timeoutMs: 5000 },
     );
     expect(results.map((r) => [r.node, r.status])).toEqual([
       ['node1', 'fail'],
       ['node2', 'fail'],
       ['node3', 'fail'],
     ]);
-    expect(results[0]?.message).toBe('iptables backends differ across nodes: legacy, nf_tables');
-    expect(results[1]?.evidence).toMatchObject({ missingRules: ['8080/tcp (web)'] });
+    expect(results[0]?.message).toBe(
+      'iptables backends differ across nodes: legacy, nf_tables (still missing after waiting 5s)',
+    );
+    expect(results[1]?.evidence).toMatchObject({ missingRules: ['8080/tcp (web)'], waitedMs: 5000 });
+    expect(results[1]?.message).toMatch(
+      /^DOCKER-INGRESS lacks 8080\/tcp \(web\);.*\(still missing after waiting 5s\)$/,
+    );
     expect(results[2]?.message).toMatch(
       /IPVS services without backends: FWM 256 rr.*iptables backend nf_tables → legacy/,
     );
+  });
+
+  it('waits while an engine re-programs the mesh (fresh facts each poll) and passes once it is back', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2')];
+    swarm.services = [ingressSvc];
+    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
+    const good = facts('x', { dockerIngressRules: rules, ipvs });
+    // node2's engine just restarted: no rule, then the rule without backends, then all of it.
+    const node2 = [
+      { ...good, dockerIngressRules: ['-N DOCKER-INGRESS'], ipvs: '' },
+      { ...good, ipvs: 'FWM  256 rr\n' },
+      good,
+    ];
+    const reads: boolean[] = [];
+    const results = await ingressMeshCheck.run(
+      makeCtx({
+        swarm,
+        factsOf: async (n, read) => {
+          if (n === 'node1') return { ...good, node: n };
+          reads.push(read?.fresh ?? false);
+          return { ...(node2[reads.length - 1] ?? good), node: n };
+        },
+      }),
+      { timeoutMs: 60_000 },
+    );
+    expect(reads).toEqual([false, true, true]);
+    expect(results.map((r) => [r.node, r.status])).toEqual([
+      ['node1', 'pass'],
+      ['node2', 'pass'],
+    ]);
+    expect(results[1]?.message).toBe('mesh ok: 1 ingress port(s) programmed after waiting 2s');
   });
 
   it('parses ipvsadm -Ln', () => {
