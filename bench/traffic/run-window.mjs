@@ -34,7 +34,6 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '5' },
     out: { type: 'string' },
     'max-minutes': { type: 'string', default: '90' },
-    'keep-apps': { type: 'boolean', default: true },
   },
 });
 
@@ -118,6 +117,18 @@ async function dockerRetry(...args) {
   }
 }
 
+/** ssh exits 255 when it cannot connect (a busy TCG host): try again, not a failed command. */
+async function sshRetry(node, cmd) {
+  for (let i = 0; ; i++) {
+    try {
+      return await sh('mesh-lab.sh', 'exec', node, '--', cmd);
+    } catch (e) {
+      if (e.code !== 255 || i >= 10) throw e;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
 async function naive() {
   const order = values.nodes
     ? values.nodes.split(',')
@@ -129,9 +140,7 @@ async function naive() {
     if (!lab.nodes.some((n) => n.name === node)) throw new Error(`no VM ${node} in the lab`);
     event({ type: 'node-start', node, position: i + 1, batch: i + 1, availabilityBefore: 'active' });
     await step(node, 'drain', 0, () => dockerRetry('node', 'update', '--availability', 'drain', node));
-    await step(node, 'engine-restart', 1, () =>
-      sh('mesh-lab.sh', 'exec', node, '--', 'systemctl restart docker'),
-    );
+    await step(node, 'engine-restart', 1, () => sshRetry(node, 'systemctl restart docker'));
     await step(node, 'activate', 2, () => dockerRetry('node', 'update', '--availability', 'active', node));
     event({ type: 'node-end', node, availabilityAfter: 'active' });
   }
@@ -186,7 +195,6 @@ load.child.kill('SIGTERM');
 await load.done;
 
 // the noise-after window starts once the cluster has settled as its checks see it
-await sh('mesh-haproxy.sh', 'status');
 await waitHaproxyUp().catch((e) => say(`warning: ${e.message}`));
 say(`noise after: ${noiseS} s`);
 await startLoad('noise-after', noiseS).done;
