@@ -306,7 +306,7 @@ cmd_down() {
   iptables -D FORWARD -i "$BR" -o "$BR" -j ACCEPT 2>/dev/null || true
   ip link del "$BR" 2>/dev/null || true
   # state goes; the kernel and image caches stay
-  rm -rf "$DIR"/vm[0-9]* "$DIR/state" "$DIR/ssh" "$DIR/guest" "$DIR/faults"
+  rm -rf "$DIR"/vm[0-9]* "$DIR/state" "$DIR/ssh" "$DIR/guest" "$DIR/faults" "$DIR/haproxy"
   log "down (kept $DIR/kernel and $DIR/cache)"
 }
 
