@@ -12,6 +12,7 @@
 #
 # Usage: mesh-lab.sh deps | up [--nodes N] | down | status [--json] | exec vmK -- CMD...
 #        | fault NAME vmK [ARGS] | heal NAME vmK [ARGS] | reboot vmK | wait vmK [SECS]
+#        | apps up|down|status          (the traffic harness's two demo apps: lab/mesh-apps.sh)
 #   faults: ingress-rule [PORT] | ipvs-backend [PORT] | mesh-port [PORT] | peer | default-route
 #           | dockerd | cut-link | power                                (details: lab/MESH.md)
 set -euo pipefail
@@ -56,7 +57,7 @@ qemu_alive() {
 }
 
 # ---------------------------------------------------------------- deps
-KPKGS="qemu-system-x86 kmod busybox-static docker.io tini iptables ipvsadm openssh-server openssh-client iproute2 e2fsprogs util-linux curl"
+KPKGS="qemu-system-x86 kmod busybox-static docker.io tini iptables ipvsadm openssh-server openssh-client iproute2 e2fsprogs util-linux curl haproxy socat"
 cmd_deps() {
   local t0=$SECONDS missing=() p
   for p in $KPKGS; do dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -291,6 +292,8 @@ cmd_up() {
 # ---------------------------------------------------------------- down
 cmd_down() {
   local k p d
+  # the traffic harness's HAProxy listens on the bridge address: it goes first
+  bash "$HERE/mesh-haproxy.sh" down 2>/dev/null || true
   for d in "$DIR"/vm[0-9]*; do
     [ -d "$d" ] || continue; k=${d##*/vm}
     if qemu_alive "$k"; then
@@ -303,7 +306,7 @@ cmd_down() {
   iptables -D FORWARD -i "$BR" -o "$BR" -j ACCEPT 2>/dev/null || true
   ip link del "$BR" 2>/dev/null || true
   # state goes; the kernel and image caches stay
-  rm -rf "$DIR"/vm[0-9]* "$DIR/state" "$DIR/ssh" "$DIR/guest" "$DIR/faults"
+  rm -rf "$DIR"/vm[0-9]* "$DIR/state" "$DIR/ssh" "$DIR/guest" "$DIR/faults" "$DIR/haproxy"
   log "down (kept $DIR/kernel and $DIR/cache)"
 }
 
@@ -471,6 +474,7 @@ case "${1:-}" in
   exec) shift; cmd_exec "$@" ;;
   wait) shift; cmd_wait "$@" ;;
   reboot) shift; cmd_exec "${1:-}" -- reboot ;;
+  apps) shift; exec bash "$HERE/mesh-apps.sh" "$@" ;;
   fault) shift; cmd_fault fault "$@" ;;
   heal) shift; cmd_fault heal "$@" ;;
   *) usage ;;

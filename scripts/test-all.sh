@@ -16,8 +16,8 @@ fi
 [ -d node_modules ] || npm ci --no-audit --no-fund
 bash lab/lab.sh deps
 # The terminal tests drive tmux; the transport tests use pgrep and ss, and csh as a non-POSIX
-# login shell; the report test renders in chromium.
-missing=$(for p in tmux procps iproute2 csh chromium; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
+# login shell; the report test renders in chromium; the mesh traffic harness runs haproxy and socat.
+missing=$(for p in tmux procps iproute2 csh chromium haproxy socat; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"; done)
 if [ -n "$missing" ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
