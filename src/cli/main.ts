@@ -87,6 +87,10 @@ Examples:
         'show the nodes that run finished as skipped (as `run --continue-from`)',
       )
       .option(
+        '--evaluate-skips',
+        "ask each node now whether its stages' skipIf conditions hold (they are read-only), and show the answers",
+      )
+      .option(
         '--journal-dir <dir>',
         'where run journals are (to name the run that drained a node; for --continue-from)',
       )

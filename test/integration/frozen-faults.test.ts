@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { healFault, injectFault, labUp } from '../lab/lab.js';
+import { healFault, injectFault, labDocker, labExec, labUp } from '../lab/lab.js';
 import { eventsOf, explain, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
-import { resetLab } from '../support/lab-reset.js';
+import { resetLab, waitConverged } from '../support/lab-reset.js';
 import { labConnection } from '../support/lab-runbook.js';
 
 /**
@@ -88,5 +88,86 @@ describe('a frozen manager engine', () => {
     expect(halt?.report.nodes.map((n) => n.state).join('\n')).not.toMatch(/API unreachable/);
     // Stated bound: the check's timeout plus the margin (without the fix: no end at all).
     expect(endedAfterMs).toBeLessThan(checkTimeoutMs + MARGIN_MS);
+  });
+});
+
+describe('a link that drops every packet', () => {
+  it('journals the drain at once, and SIGTERM ends the run within its grace while calls hang', async () => {
+    const docker = labDocker('node1');
+    // As many replicas as nodes, at most one per node: node2's drain waits and never converges.
+    const created = await docker(
+      ...['service', 'create', '--detach', '--name', 'droppin', '--replicas', '3'],
+      ...['--replicas-max-per-node', '1', '--no-resolve-image', '--init', '--stop-grace-period', '1s'],
+      ...['local/busybox:1', 'sleep', '1000000'],
+    );
+    expect(created.exitCode, created.stderr).toBe(0);
+    // Healers run last-in first-out: the service goes after the link is back.
+    healers.push(async () => {
+      await docker('service', 'rm', 'droppin');
+    });
+    await waitConverged(docker);
+    const runbook = runbookFor(
+      'drop-link',
+      'node2',
+      '    node-ready: { timeout: 30s }',
+      '  - { kind: drain, name: drain, timeout: 10m }\n  - { kind: activate, name: rejoin }\n',
+    );
+    let signalledAt = 0;
+    const result = await runDrydock(['run', runbook, '--json', '--journal-dir', journals], {
+      onEvent: async (event, proc) => {
+        if (event.type === 'drained' && signalledAt === 0) {
+          signalledAt = -1;
+          // The manager's link drops everything: every Docker call of the drain's wait hangs.
+          await fault('drop-link', 'node1');
+          await new Promise((resolve) => setTimeout(resolve, 5000));
+          signalledAt = Date.now();
+          proc.kill('SIGTERM');
+        }
+      },
+    });
+    const endedAfterMs = Date.now() - signalledAt;
+    expect(signalledAt, explain(result)).toBeGreaterThan(0);
+    expect(result.exitCode, explain(result)).toBe(130);
+    expect(eventsOf(result.events, 'drained')[0]?.node).toBe('node2');
+    const interrupted = eventsOf(result.events, 'interrupted')[0];
+    expect(interrupted, explain(result)).toMatchObject({ node: 'node2', stage: 'drain' });
+    // Stated bound: the 15 s cancel grace plus the margin (without the fix: no end at all).
+    expect(endedAfterMs).toBeLessThan(15_000 + MARGIN_MS);
+  });
+});
+
+describe('a frozen sshd', () => {
+  it('kills what a timed-out command left behind once it can reach the node again', async () => {
+    await labExec('node2', 'touch /run/drydock-hang-once');
+    const runbook = runbookFor(
+      'frozen-sshd',
+      'node2',
+      '    node-ready: { timeout: 30s }',
+      `  - kind: run
+    name: hang
+    timeout: 8s
+    retries: 1
+    retryDelay: 5s
+    commands:
+      - "if [ -e /run/drydock-hang-once ]; then rm -f /run/drydock-hang-once; sleep 4321; fi; echo second"
+`,
+    );
+    let frozen = false;
+    const result = await runDrydock(['run', runbook, '--json', '--journal-dir', journals], {
+      onEvent: async (event) => {
+        if (event.type === 'stage-start' && event.stage === 'hang' && !frozen) {
+          frozen = true;
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+          await fault('freeze-sshd', 'node2');
+        }
+        // The first attempt timed out behind the frozen sshd: let the node answer again.
+        if (event.type === 'command' && event.result.timedOut) await healFault('freeze-sshd', 'node2');
+      },
+    });
+    expect(frozen, explain(result)).toBe(true);
+    expect(result.exitCode, explain(result)).toBe(0);
+    // The sleep the timeout could not kill is gone (killed after the reconnect), not left running.
+    const left = await labExec('node2', 'pgrep -f "slee[p] 4321" || true');
+    expect(left.stdout.trim()).toBe('');
   });
 });

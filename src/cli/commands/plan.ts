@@ -20,6 +20,8 @@ export interface PlanOptions extends ConnectionFlags {
   format?: 'text' | 'json' | 'markdown';
   /** Show what `run --continue-from RUN_ID` would skip. */
   continueFrom?: string;
+  /** Ask the nodes now whether their stages' (read-only) skipIf conditions hold. */
+  evaluateSkips?: boolean;
   journalDir?: string;
 }
 
@@ -39,11 +41,31 @@ export async function planCommand(runbookPath: string, options: PlanOptions, io:
   });
   if (!options.inventory)
     await explainEarlierRuns(plan, lock, options.journalDir ?? defaultJournalDir(io.env));
+  if (options.evaluateSkips) await evaluateSkips(plan, runbook, options, io);
   const format = options.format ?? 'text';
   if (format === 'json') io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
   else if (format === 'markdown') io.stdout(renderPlanMarkdown(plan));
   else io.stdout(renderPlanText(plan));
   return 0;
+}
+
+async function evaluateSkips(plan: Plan, runbook: Runbook, options: PlanOptions, io: CliIo): Promise<void> {
+  if (options.inventory) {
+    throw new UsageError('--evaluate-skips asks the nodes: it needs the cluster, not --inventory');
+  }
+  const { annotatePlannedSkips } = await import('./plan-skips.js');
+  const cluster = await connectWith(
+    runbook.connection,
+    options,
+    io,
+    { command: 'plan', hint: 'or plan without --evaluate-skips' },
+    runbook.file,
+  );
+  try {
+    await annotatePlannedSkips(plan, runbook, cluster);
+  } finally {
+    await cluster.close();
+  }
 }
 
 /** Facts from --inventory, or from the live cluster through read-only API calls. */
