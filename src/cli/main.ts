@@ -24,6 +24,17 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
 }
 
 /** Connection flags shared by every command that talks to a live cluster. */
+/** What `run` and `resume` share beyond the connection: the lock and how the run reports. */
+function addSessionOptions(cmd: Command): Command {
+  return cmd
+    .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h')
+    .option(
+      '--stream-output',
+      'plain mode: print every line of command output too (masked), by node and stage',
+    )
+    .option('--heartbeat <duration>', 'how often a wait says what it still waits for (default 15s)');
+}
+
 function addConnectionOptions(cmd: Command): Command {
   return cmd
     .option(
@@ -104,62 +115,57 @@ Examples:
     setExit(await planCommand(runbook, opts, io));
   });
 
-  addConnectionOptions(
-    program
-      .command('run')
-      .description('execute a runbook node by node, halting on the first failure')
-      .argument('<runbook>', 'runbook file')
-      .option('-y, --yes', 'unattended: no prompts (also when stdin is not a TTY)')
-      .option('--json', 'emit one JSON event per line (implies --yes)')
-      .option('--journal-dir <dir>', 'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)')
-      .option('--force-preflight <reason>', 'start even if pre-flight checks fail; the reason is journaled')
-      .option('--force <reason>', 'older spelling of --force-preflight')
-      .option(
-        '--continue-from <run-id>',
-        'skip the nodes that earlier run finished (refused if it is of another runbook or cluster)',
-      )
-      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h')
-      .option(
-        '--stream-output',
-        'plain mode: print every line of command output too (masked), by node and stage',
-      )
-      .option('--heartbeat <duration>', 'how often a wait says what it still waits for (default 15s)'),
+  addSessionOptions(
+    addConnectionOptions(
+      program
+        .command('run')
+        .description('execute a runbook node by node, halting on the first failure')
+        .argument('<runbook>', 'runbook file')
+        .option('-y, --yes', 'unattended: no prompts (also when stdin is not a TTY)')
+        .option('--json', 'emit one JSON event per line (implies --yes)')
+        .option(
+          '--journal-dir <dir>',
+          'where run journals go (default: ~/.drydock/runs or $DRYDOCK_HOME/runs)',
+        )
+        .option('--force-preflight <reason>', 'start even if pre-flight checks fail; the reason is journaled')
+        .option('--force <reason>', 'older spelling of --force-preflight')
+        .option(
+          '--continue-from <run-id>',
+          'skip the nodes that earlier run finished (refused if it is of another runbook or cluster)',
+        ),
+    ),
   ).action(async (runbook: string, opts) => {
     const { runCommand } = await import('./commands/run.js');
     setExit(await runCommand(runbook, opts, io));
   });
 
-  addConnectionOptions(
-    program
-      .command('resume')
-      .description('continue a halted or interrupted run from its journal')
-      .argument('<run-id>', 'run id (printed by run; see `drydock runs`)')
-      .option('-y, --yes', 'unattended: no prompts')
-      .option('--json', 'emit one JSON event per line (implies --yes)')
-      .option('--journal-dir <dir>', 'where run journals are')
-      .option(
-        '--force-preflight <reason>',
-        'go on even if the pre-flight fails again (a run started with it needs it too); journaled',
-      )
-      .option(
-        '--accept-runbook-change',
-        'resume even if the runbook changed since the run started (a moved rollout.window needs no flag)',
-      )
-      .option('--force', 'older spelling of --accept-runbook-change (with a value: ambiguous, refused)')
-      .option(
-        '--window <start/end>',
-        "resume in this window instead of the runbook's rollout.window (ISO 8601 with zone; a side may be empty)",
-      )
-      .option(
-        '--redrain',
-        'drain again a node this run drained that is no longer drained (set active by hand, or re-joined with a new ID)',
-      )
-      .option('--lock-ttl <duration>', 'cluster lock expiry (renewed while the run lives)', '2h')
-      .option(
-        '--stream-output',
-        'plain mode: print every line of command output too (masked), by node and stage',
-      )
-      .option('--heartbeat <duration>', 'how often a wait says what it still waits for (default 15s)'),
+  addSessionOptions(
+    addConnectionOptions(
+      program
+        .command('resume')
+        .description('continue a halted or interrupted run from its journal')
+        .argument('<run-id>', 'run id (printed by run; see `drydock runs`)')
+        .option('-y, --yes', 'unattended: no prompts')
+        .option('--json', 'emit one JSON event per line (implies --yes)')
+        .option('--journal-dir <dir>', 'where run journals are')
+        .option(
+          '--force-preflight <reason>',
+          'go on even if the pre-flight fails again (a run started with it needs it too); journaled',
+        )
+        .option(
+          '--accept-runbook-change',
+          'resume even if the runbook changed since the run started (a moved rollout.window needs no flag)',
+        )
+        .option('--force', 'older spelling of --accept-runbook-change (with a value: ambiguous, refused)')
+        .option(
+          '--window <start/end>',
+          "resume in this window instead of the runbook's rollout.window (ISO 8601 with zone; a side may be empty)",
+        )
+        .option(
+          '--redrain',
+          'drain again a node this run drained that is no longer drained (set active by hand, or re-joined with a new ID)',
+        ),
+    ),
   )
     // `resume RUN --force "reason"` (the run flag's habit) must get a clear message, not "too many arguments".
     .allowExcessArguments(true)
