@@ -66,7 +66,11 @@ export function findSwarmOverlaps(
   for (const route of routes) {
     if (route.dst === 'default' || isDockerDevice(route.dev)) continue;
     const overlay = space.overlays.find((o) => cidrsOverlap(route.dst, o.subnet));
-    const pool = space.pools.find((p) => cidrsOverlap(route.dst, p));
+    // The node's own LAN (a connected route) inside a wide default pool (10.0.0.0/8) is how most
+    // swarms run: only a subnet actually allocated to an overlay collides with it. Any other
+    // route into the pool was put there by someone, and is the dangerous kind.
+    const connected = route.protocol === 'kernel' && route.scope === 'link';
+    const pool = connected ? undefined : space.pools.find((p) => cidrsOverlap(route.dst, p));
     if (overlay)
       found.push({ route: routeKey(route), overlaps: `overlay network ${overlay.name} ${overlay.subnet}` });
     else if (pool) found.push({ route: routeKey(route), overlaps: `the swarm address pool ${pool}` });

@@ -210,6 +210,28 @@ describe('ip-route: what changed, and routes into the swarm address space', () =
     expect(evaluateRoutes(before, undefined, undefined, opts, space).status).toBe('pass');
   });
 
+  it("does not fail the node's own connected subnet inside the pool, only one an overlay really holds", () => {
+    const lan = {
+      dst: '10.78.50.0/24',
+      dev: 'eth0',
+      protocol: 'kernel',
+      scope: 'link',
+      prefsrc: '10.78.50.7',
+    };
+    const now = { ...before, routes: [...before.routes, lan] };
+    expect(evaluateRoutes(now, undefined, undefined, opts, space).status).toBe('pass');
+    const onOverlay = { ...lan, dst: '10.78.1.0/24' };
+    const clash = evaluateRoutes(
+      { ...before, routes: [...before.routes, onOverlay] },
+      undefined,
+      undefined,
+      opts,
+      space,
+    );
+    expect(clash.status).toBe('fail');
+    expect(clash.message).toContain('overlaps overlay network web_net 10.78.1.0/24');
+  });
+
   it('reads the pool and the overlay subnets from the swarm (no baseline)', async () => {
     const swarm = new FakeSwarm([node('node1')]);
     swarm.engineInfo = { ...swarm.engineInfo, defaultAddrPool: ['10.78.0.0/16'] };
