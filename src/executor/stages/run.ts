@@ -7,13 +7,15 @@ import type { StageHandler } from './types.js';
 export const runRunStage: StageHandler<'run'> = async (stage, node, run) => {
   const skip = await checkStageSkipIf(stage, node, run);
   if (skip) return skip;
-  const shell = await run.cluster.shellOf(node.name);
   const scope = run.scopeFor(node);
   for (const command of stage.commands) {
     const text = renderCommand(command.template, scope, { reveal: true }).text;
     let result: CommandResult | undefined;
     for (let attempt = 1; attempt <= stage.retries + 1; attempt++) {
       if (attempt > 1) await run.clock.sleep(stage.retryDelayMs, run.cancelSignal);
+      // Asked for each attempt: after a dropped connection the retry reconnects (and the
+      // reconnect kills what a timed-out command left behind) instead of failing at once.
+      const shell = await run.cluster.shellOf(node.name);
       const { end, ...stream } = run.streamTo(node.name, stage.name);
       result = await shell.exec(text, {
         timeoutMs: stage.timeoutMs,
