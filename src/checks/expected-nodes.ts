@@ -11,10 +11,12 @@ import type { CheckContext } from './types.js';
 export function expectedNodeNames(ctx: Pick<CheckContext, 'baseline' | 'nodes'>): string[] {
   if (ctx.baseline) {
     return Object.values(ctx.baseline.nodes)
-      .filter((n) => n.swarm.state === 'ready')
+      .filter((n) => n.swarm.state === 'ready' && n.swarm.hostname !== '')
       .map((n) => n.swarm.hostname);
   }
-  return ctx.nodes.filter((n) => n.state !== 'down').map((n) => n.hostname);
+  // A node entry without a description (no hostname yet, or a ghost after a forced removal)
+  // can never be found Ready by name: waiting for it would only time out.
+  return ctx.nodes.filter((n) => n.state !== 'down' && n.hostname !== '').map((n) => n.hostname);
 }
 
 /** Waits (bounded) until every expected node is listed Ready; the Ready nodes then, and any still missing. */
