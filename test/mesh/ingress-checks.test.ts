@@ -93,7 +93,8 @@ describe('ingress checks on the routing mesh', () => {
   // the checks wait for it instead of halting on the first reading.
   it('after an engine restart, the ingress checks run at once pass once the mesh converges', async () => {
     const vm = vms[1]!.name;
-    const restarted = await mesh.meshExec(vm, 'mesh-engine restart');
+    // The lab's engine control waits up to 300 s for containerd (TCG is slow): allow for it.
+    const restarted = await mesh.meshExec(vm, 'mesh-engine restart', 420_000);
     expect(restarted.exitCode, restarted.stderr).toBe(0);
     const rs = await check(['ingress-mesh', 'published-ports', 'ingress-peers'], 240_000);
     expect(
@@ -104,6 +105,8 @@ describe('ingress checks on the routing mesh', () => {
 
   it('a real fault (ingress-rule) still fails ingress-mesh once its wait runs out, saying what is missing', async () => {
     const vm = vms[1]!.name;
+    // Start from a programmed mesh (an engine restarted just before may still be re-programming).
+    await check(['ingress-mesh'], 240_000);
     await mesh.meshFault('ingress-rule', vm);
     try {
       const rs = await check(['ingress-mesh'], 15_000);
