@@ -97,8 +97,21 @@ function faultNames(node: LabNode): string[] {
 }
 
 /** A long-running ssh session; resolves with its result once it ends. */
-function longSession(node: LabNode): Promise<ExecResult> {
-  return labSsh(node, 'sleep 60; echo finished', 90_000);
+/**
+ * A long ssh command, returned once it really runs on the node. Why wait for it: root's login
+ * shell may still be in its ~/.bashrc (here, `pyenv rehash` under a lock file); killing it there
+ * leaves the lock behind and every later login on the machine waits 60 s for it.
+ */
+async function longSession(node: LabNode): Promise<{ done: Promise<ExecResult> }> {
+  const done = labSsh(node, 'sleep 61; echo finished', 90_000);
+  await waitFor(
+    async () => (await labExec(node, 'pgrep -x sleep -a | grep -q "sleep 61"')).exitCode === 0,
+    60_000,
+    {
+      what: 'the long ssh command to start on the node',
+    },
+  );
+  return { done };
 }
 
 beforeAll(async () => {
@@ -246,8 +259,7 @@ describe('reboot', () => {
     const before = labNode(victim.name);
     const oldBoot = await bootId(victim);
     await labSsh(victim, 'apt-get -y upgrade >/dev/null');
-    const session = longSession(victim);
-    await new Promise((r) => setTimeout(r, 500));
+    const session = (await longSession(victim)).done;
     const rb = await labSsh(victim, 'reboot', 30_000);
     expect(rb.exitCode).toBe(255); // connection dropped by the node going down
     const s = await session;
@@ -362,8 +374,7 @@ describe('faults are observable and reversible', () => {
   });
 
   it('sshd (drops an established session mid-command)', async () => {
-    const session = longSession(victim);
-    await new Promise((r) => setTimeout(r, 700));
+    const session = (await longSession(victim)).done;
     await faultCycle(
       'sshd',
       victim,
