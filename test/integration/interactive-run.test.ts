@@ -40,7 +40,7 @@ describe('drydock run, interactive, on a real terminal', () => {
       rows: 45,
     });
     try {
-      await tty.waitFor('node2 › drain:', 60_000);
+      await tty.waitFor('node2 › drain:', 180_000);
       await tty.send('Enter');
       await tty.waitFor('node2 › patch:', 120_000);
       await tty.send('Enter');
@@ -66,7 +66,7 @@ describe('drydock run, interactive, on a real terminal', () => {
     const resumed = await runDrydock(['resume', run!.runId, '--yes', '--journal-dir', journals]);
     expect(resumed.exitCode, `${resumed.stdout}\n${resumed.stderr}`).toBe(0);
     expect((await nodeAvailability()).node2).toBe('Active');
-  });
+  }, 600_000);
 
   it('keeps the tree in view at a prompt, stops asking on request, and acknowledges Ctrl-C at once', async () => {
     await resetLab();
@@ -86,7 +86,7 @@ describe('drydock run, interactive, on a real terminal', () => {
     });
     try {
       // The live tree (pre-flight included) stays above the prompt.
-      const atPrompt = await tty.waitFor(/Pre-flight checks[\s\S]*node2 › drain:/, 60_000);
+      const atPrompt = await tty.waitFor(/Pre-flight checks[\s\S]*node2 › drain:/, 180_000);
       expect(atPrompt).toMatch(/node2 \[1\/1\]/);
       await tty.send('Down', 'Down');
       await tty.waitFor("❯ Continue, and don't ask again in this run");
@@ -111,5 +111,5 @@ describe('drydock run, interactive, on a real terminal', () => {
     // Stopped mid-node: the node stays drained for the resume.
     expect((await nodeAvailability()).node2).toBe('Drain');
     await resetLab();
-  });
+  }, 600_000);
 });
