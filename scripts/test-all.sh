@@ -3,10 +3,10 @@
 #   1. installs what the labs need from apt (root; idempotent and quick when present),
 #   2. builds, type-checks and lints, and installs the packed tarball into a fresh prefix,
 #   3. runs the unit tests and the namespace-lab integration suite (real dockerd, sshd,
-#      routing tables per node; in two halves on two labs side by side), then the mesh suite
-#      on QEMU VMs (real ingress mesh).
-# The mesh suite runs after the others so the VMs never compete with the namespace labs for
-# the two cores. Set DRYDOCK_SKIP_MESH=1 to leave the (slow) mesh suite out locally.
+#      routing tables per node), then the mesh suite on QEMU VMs (real ingress mesh).
+# The suites run one after the other: the lab tests inject faults at moments of a run, and a
+# second lab beside them (tried) loads the two cores enough to move those moments.
+# Set DRYDOCK_SKIP_MESH=1 to leave the (slow) mesh suite out locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,31 +36,7 @@ run_suite() {   # $1 = vitest project
   npx vitest run --project "$1" --reporter=default --reporter=json --outputFile.json="$results/$1.json" || status=1
 }
 run_suite unit
-
-# The integration suite in two halves, each on its own namespace lab, side by side: its tests
-# spend most of their time waiting on real timeouts, not on the CPU. plan.test.ts plans the
-# bundled lab runbook (written for the default lab's addresses), so it stays on the default lab.
-# dist/ is built once above; the halves must not rebuild it under each other.
-mapfile -t files < <(ls test/integration/*.test.ts | sort)
-half_a=() half_b=()
-for i in "${!files[@]}"; do
-  f=${files[$i]}
-  if [ "$f" = test/integration/plan.test.ts ] || [ $((i % 2)) = 0 ]; then half_a+=("$f"); else half_b+=("$f"); fi
-done
-DRYDOCK_SKIP_BUILD=1 npx vitest run --project integration --reporter=default \
-  --reporter=json --outputFile.json="$results/integration-a.json" "${half_a[@]}" \
-  > "$results/integration-a.log" 2>&1 &
-pid_a=$!
-DRYDOCK_SKIP_BUILD=1 DRYDOCK_LAB_DIR=/tmp/drydock-lab-b DRYDOCK_LAB_NAME=ddlabb DRYDOCK_LAB_BRIDGE=ddbrb \
-  DRYDOCK_LAB_NET=10.79.0 DRYDOCK_LAB_VETH_PREFIX=ddw DRYDOCK_LAB_POOL=10.80.0.0/16 \
-  npx vitest run --project integration --reporter=default \
-  --reporter=json --outputFile.json="$results/integration-b.json" "${half_b[@]}" \
-  > "$results/integration-b.log" 2>&1 &
-pid_b=$!
-wait "$pid_a" || status=1
-wait "$pid_b" || status=1
-# Each half's output in one piece, so a failure reads as it happened.
-for half in a b; do echo "=== integration, half $half"; cat "$results/integration-$half.log"; done
+run_suite integration
 [ "${DRYDOCK_SKIP_MESH:-0}" = 1 ] || run_suite mesh
 
 # One closing line over every suite.

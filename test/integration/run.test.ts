@@ -163,7 +163,8 @@ describe('drydock run on the lab (1 manager + 2 workers)', () => {
     const runbook = writeRunbook(
       dir,
       'ssh-drop.yaml',
-      labRunbook({ targets: '{ roles: [worker] }', patch: ['sleep 4', 'apt-get -y upgrade'] }),
+      // Long enough that the fault (1 s after the stage starts) lands in it even on a loaded machine.
+      labRunbook({ targets: '{ roles: [worker] }', patch: ['sleep 20', 'apt-get -y upgrade'] }),
     );
     let injected = false;
     const first = await runDrydock(runArgs(runbook), {
