@@ -5,6 +5,7 @@
 import type { CheckResult } from '../checks/types.js';
 import { HaltError, isDrydockError } from '../errors.js';
 import { describeStage } from '../plan/describe-stage.js';
+import { scopeForPlannedNode } from '../plan/node-scope.js';
 import type { Plan, PlannedNode, PlannedStage } from '../plan/types.js';
 import type { SubstitutionScope } from '../runbook/substitute.js';
 import type { CheckName, Runbook } from '../runbook/types.js';
@@ -646,11 +647,7 @@ class Executor {
   }
 
   private scopeFor(node: PlannedNode): SubstitutionScope {
-    return {
-      variables: this.o.runbook.variables,
-      node: { hostname: node.name, address: node.address, role: node.role },
-      runbook: { name: this.o.runbook.name },
-    };
+    return scopeForPlannedNode(this.o.runbook, node);
   }
 }
 

@@ -1,9 +1,8 @@
-import { evaluateSkipConditions } from '../../executor/stages/skip-if.js';
-import type { Plan, PlannedStage } from '../../plan/types.js';
+import { evaluateSkipConditions, listDisruptiveStages } from '../../executor/stages/skip-if.js';
+import { scopeForPlannedNode } from '../../plan/node-scope.js';
+import type { Plan } from '../../plan/types.js';
 import type { Runbook } from '../../runbook/types.js';
 import type { ClusterPort } from '../../transport/types.js';
-
-type ConditionalStage = Extract<PlannedStage, { kind: 'run' | 'reboot' }>;
 
 /**
  * `plan --evaluate-skips`: asks each node now whether its stages' `skipIf` conditions hold, and
@@ -18,20 +17,12 @@ export async function annotatePlannedSkips(
 ): Promise<void> {
   for (const node of plan.nodes) {
     if (node.skip) continue;
-    const disruptive = node.stages.filter((s) => s.kind === 'run' || s.kind === 'reboot');
-    const conditional = disruptive.filter(
-      (s): s is ConditionalStage =>
-        (s as ConditionalStage).skipIf !== undefined && ((s as ConditionalStage).skipIf?.length ?? 0) > 0,
-    );
+    const { disruptive, conditional } = listDisruptiveStages(node);
     if (conditional.length === 0) continue;
     let skipped = 0;
     try {
       const shell = await cluster.shellOf(node.name);
-      const scope = {
-        variables: runbook.variables,
-        node: { hostname: node.name, address: node.address, role: node.role },
-        runbook: { name: runbook.name },
-      };
+      const scope = scopeForPlannedNode(runbook, node);
       for (const stage of conditional) {
         const evaluation = await evaluateSkipConditions(shell, stage.skipIf ?? [], scope, {
           sudo: stage.sudo,

@@ -83,6 +83,20 @@ export async function checkStageSkipIf(
   }
 }
 
+type ConditionalStage = Extract<PlannedStage, { kind: 'run' | 'reboot' }>;
+
+/** The node's run and reboot stages still to do, and those of them that carry a skipIf. */
+export function listDisruptiveStages(
+  node: PlannedNode,
+  done?: ReadonlySet<string>,
+): { disruptive: PlannedStage[]; conditional: ConditionalStage[] } {
+  const disruptive = node.stages.filter((s) => DISRUPTIVE_KINDS.has(s.kind) && !done?.has(s.name));
+  const conditional = disruptive.filter(
+    (s): s is ConditionalStage => (s.kind === 'run' || s.kind === 'reboot') && (s.skipIf?.length ?? 0) > 0,
+  );
+  return { disruptive, conditional };
+}
+
 /** Whether a node is skipped whole, decided before it is drained. */
 export type NodeSkip =
   | { kind: 'run' }
@@ -95,12 +109,7 @@ export type NodeSkip =
  */
 export async function decideNodeSkip(node: PlannedNode, run: StageContext): Promise<NodeSkip> {
   if (node.skip) return { kind: 'skip', reason: node.skip.reason };
-  const done = run.progress.doneStages[node.name];
-  const disruptive = node.stages.filter((s) => DISRUPTIVE_KINDS.has(s.kind) && !done?.has(s.name));
-  const conditional = disruptive.filter(
-    (s): s is Extract<PlannedStage, { kind: 'run' | 'reboot' }> =>
-      (s.kind === 'run' || s.kind === 'reboot') && (s.skipIf?.length ?? 0) > 0,
-  );
+  const { disruptive, conditional } = listDisruptiveStages(node, run.progress.doneStages[node.name]);
   // Without a condition on every one of them there is nothing to ask the node.
   if (disruptive.length === 0 || conditional.length < disruptive.length) return { kind: 'run' };
   const shell = await run.cluster.shellOf(node.name);
