@@ -111,20 +111,29 @@ export class FakeShell implements NodeShell {
   ) {}
   async exec(command: string): Promise<CommandResult> {
     this.commands.push(command);
-    return {
-      node: this.node,
-      command,
-      exitCode: 0,
-      signal: null,
-      stdout: '',
-      stderr: '',
-      durationMs: 5,
-      timedOut: false,
-      connectionLost: false,
-      ...this.answer(command),
-    };
+    return fakeCommandResult(this.node, command, this.answer(command));
   }
   async close() {}
+}
+
+/** A finished command as a fake transport reports it: exit 0 unless `over` says otherwise. */
+export function fakeCommandResult(
+  node: string,
+  command: string,
+  over: Partial<CommandResult> = {},
+): CommandResult {
+  return {
+    node,
+    command,
+    exitCode: 0,
+    signal: null,
+    stdout: '',
+    stderr: '',
+    durationMs: 5,
+    timedOut: false,
+    connectionLost: false,
+    ...over,
+  };
 }
 
 export class EventLog implements RunReporter {

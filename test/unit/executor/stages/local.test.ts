@@ -9,6 +9,7 @@ import {
   FakeChecks,
   FakeCluster,
   fakeClock,
+  fakeCommandResult,
   fakeExecutorOptions,
 } from '../../../support/fake-cluster.js';
 import { FakeSwarm, manager, node } from '../../../support/fake-swarm.js';
@@ -36,18 +37,7 @@ class FakeLocal implements LocalRunner {
   constructor(private readonly answer: (command: string, n: number) => Partial<CommandResult>) {}
   async exec(command: string, options: { display?: string } = {}): Promise<CommandResult> {
     this.ran.push(command);
-    return {
-      node: 'local',
-      command: options.display ?? command,
-      exitCode: 0,
-      signal: null,
-      stdout: '',
-      stderr: '',
-      durationMs: 5,
-      timedOut: false,
-      connectionLost: false,
-      ...this.answer(command, this.ran.length),
-    };
+    return fakeCommandResult('local', options.display ?? command, this.answer(command, this.ran.length));
   }
 }
 
