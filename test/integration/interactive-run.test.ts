@@ -93,7 +93,7 @@ describe('drydock run, interactive, on a real terminal', () => {
       await tty.send('Enter');
       // No prompt before patch: it starts by itself.
       await tty.waitFor('patch-started', 120_000);
-      expect(await tty.screen()).not.toMatch(/node2 › patch: \d+ commands/);
+      expect(await tty.transcript()).not.toMatch(/node2 › patch: \d+ commands/);
       await tty.send('C-c');
       // Acknowledged while the 120 s sleep still runs, not when the stage ends.
       const acked = await tty.waitFor('received: stopping at the next safe point', 60_000);

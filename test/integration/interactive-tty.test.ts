@@ -74,7 +74,8 @@ describe('interactive run in a real terminal', () => {
 
     await continueAt('node2 › activate: activate stage 3 of 3');
     await t.waitFor('node3 › drain: drain stage 1 of 3. Run it?');
-    expect(await t.screen()).toMatch(/✔ node2 › patch failed: .* Retry the stage/);
+    // Each answered prompt stays in the scrollback, under the tree as it stood when it was asked.
+    expect(await t.transcript()).toMatch(/✔ node2 › patch failed: .* Retry the stage/);
     await t.send('Down', 'Down', 'Down', 'Down', 'Down');
     await t.waitFor('❯ Abort the run (resumable)');
     await t.send('Enter');

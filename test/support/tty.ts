@@ -12,6 +12,8 @@ import { quoteShellArg } from '../../src/shared/shell-quote.js';
 export interface Tty {
   /** The visible screen, as plain text (no escape sequences), trailing blank lines trimmed. */
   screen(): Promise<string>;
+  /** The screen and everything scrolled off it, as plain text: what the operator can scroll back to. */
+  transcript(): Promise<string>;
   /** Polls the screen until `text` appears; throws with the last screen on timeout. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<string>;
   /** tmux key names or literal text: `send('Up', 'Up', 'Enter')`, `send('C-c')`. */
@@ -60,6 +62,10 @@ export async function startTty(command: string, opts: TtyOptions = {}): Promise<
   const tty: Tty = {
     async screen() {
       const { stdout } = await execa('tmux', ['capture-pane', '-p', '-t', session]);
+      return stdout.replace(/\s+$/, '');
+    },
+    async transcript() {
+      const { stdout } = await execa('tmux', ['capture-pane', '-p', '-S', '-', '-t', session]);
       return stdout.replace(/\s+$/, '');
     },
     async waitFor(text, timeoutMs = 10_000) {
