@@ -15,7 +15,15 @@ const stageDescribers: StageDescribers = {
   drain: (stage) =>
     stage.skipReason
       ? [`skip: ${stage.skipReason}`]
-      : [`set availability=drain, wait up to ${formatDuration(stage.timeoutMs)} for tasks to move`],
+      : [
+          ...(stage.moveFirst
+            ? [
+                `move first: pause, scale services up by their tasks on the node, wait up to ${formatDuration(stage.moveTimeoutMs)} for the replacements (running, healthy, ingress backends everywhere)`,
+              ]
+            : []),
+          `set availability=drain, wait up to ${formatDuration(stage.timeoutMs)} for tasks to move${stage.moveFirst ? ', scale back' : ''}`,
+          'wait until no node routes to the drained tasks any more (IPVS)',
+        ],
   run: (stage) => [
     ...stage.commands.map((c) => `$ ${stage.sudo ? 'sudo ' : ''}${c.display}`),
     `timeout ${formatDuration(stage.timeoutMs)} per command` +

@@ -357,6 +357,8 @@ const stagePlanners: StagePlanners = {
     ...base,
     kind: 'drain',
     timeoutMs: stage.timeoutMs,
+    moveFirst: stage.moveFirst,
+    moveTimeoutMs: stage.moveTimeoutMs,
     ...(node.availability === 'drain'
       ? { skipReason: 'already drained before the run: left as is, and it will not be re-activated' }
       : {}),

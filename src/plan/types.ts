@@ -60,7 +60,12 @@ interface PlannedStageBase<K extends StageKind> {
 }
 
 export type PlannedStage =
-  | (PlannedStageBase<'drain'> & { timeoutMs: number; skipReason?: string })
+  | (PlannedStageBase<'drain'> & {
+      timeoutMs: number;
+      moveFirst: boolean;
+      moveTimeoutMs: number;
+      skipReason?: string;
+    })
   | (PlannedStageBase<'run'> & {
       commands: PlannedCommand[];
       sudo: boolean;

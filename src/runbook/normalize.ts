@@ -76,7 +76,13 @@ function normalizeStage(stage: ParsedStage, name: string, defaultSudo: boolean):
   };
   switch (stage.kind) {
     case 'drain':
-      return { kind: 'drain', ...base, timeoutMs: parseDuration(stage.timeout) };
+      return {
+        kind: 'drain',
+        ...base,
+        timeoutMs: parseDuration(stage.timeout),
+        moveFirst: stage.moveFirst,
+        moveTimeoutMs: parseDuration(stage.moveTimeout),
+      };
     case 'run':
       return {
         kind: 'run',

@@ -204,6 +204,15 @@ export const rawDrainStage = z
     timeout: rawDuration
       .default('10m')
       .describe('How long to wait for tasks to move and services to converge.'),
+    moveFirst: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Start replacements before stopping anything: pause the node, scale each replicated service up by its tasks on the node, wait until the new tasks run (healthy, where there is a HEALTHCHECK) and are ingress backends on every node, then drain and scale back. Journaled; falls back to a plain drain, with a note, when Swarm cannot place them.',
+      ),
+    moveTimeout: rawDuration
+      .default('3m')
+      .describe('How long to wait for the replacements to run before falling back to a plain drain.'),
   })
   .describe('Set the node to drain and wait until its tasks have moved and services are at full count.');
 

@@ -71,6 +71,9 @@ interface StageBase<K extends StageKind> {
 
 export interface DrainStage extends StageBase<'drain'> {
   timeoutMs: number;
+  /** Start replacements on other nodes (scale up, wait) before the drain stops the node's tasks. */
+  moveFirst: boolean;
+  moveTimeoutMs: number;
 }
 export interface RunStage extends StageBase<'run'> {
   /** Command templates; `${var}` substituted (shell-quoted) at plan and run time. */

@@ -21,7 +21,10 @@ function planStage(name: (typeof STAGES)[number], index: number): PlannedStage {
       retryDelayMs: 0,
     };
   }
-  return { kind: name, index, name, checksAfter: ['node-ready'], conditions: [], timeoutMs: 60_000 };
+  const base = { index, checksAfter: ['node-ready' as const], conditions: [], timeoutMs: 60_000 };
+  return name === 'drain'
+    ? { ...base, kind: name, name, moveFirst: true, moveTimeoutMs: 180_000 }
+    : { ...base, kind: name, name };
 }
 
 function planNode(name: string, position: number): PlannedNode {
