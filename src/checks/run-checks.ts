@@ -219,6 +219,7 @@ export function createRoundCache(swarm: SwarmApi): { swarm: SwarmApi; expire: ()
         swarm.listTasks(filter),
       ),
     forceUpdateService: (id) => swarm.forceUpdateService(id).finally(expire),
+    scaleService: (id, replicas, expected) => swarm.scaleService(id, replicas, expected).finally(expire),
     inspectNetwork: (idOrName, verbose) => swarm.inspectNetwork(idOrName, verbose),
     listNetworks: (driver) => shared(`networks ${driver}`, () => swarm.listNetworks(driver)),
     listContainers: () => swarm.listContainers(),

@@ -62,6 +62,22 @@ export type RunEvent =
       standalone: string[];
       at: string;
     }
+  /**
+   * The run paused this node (no new tasks land on it) to start replacements elsewhere before
+   * draining it: from here on the run owns its availability, as after `drained`.
+   */
+  | { type: 'paused'; node: string; nodeId: string; at: string }
+  /**
+   * Replica counts the run changed to start replacements before a drain (`scaled-up`, journaled
+   * BEFORE the change, so a crash mid-way is still undone) or set back (`restored`).
+   */
+  | {
+      type: 'replicas';
+      node: string;
+      action: 'scaled-up' | 'restored';
+      services: ScaledService[];
+      at: string;
+    }
   | { type: 'activated'; node: string; at: string }
   | { type: 'rebooted'; node: string; bootIdBefore: string; bootIdAfter: string; downMs: number; at: string }
   | { type: 'checks'; node: string | null; stage: string | null; results: CheckResult[]; at: string }
@@ -100,6 +116,14 @@ export type RunEvent =
       summary?: NodeSummary;
       at: string;
     };
+
+/** One service the run scaled: `from` is the operator's count, to be put back; `to` the run's. */
+export interface ScaledService {
+  id: string;
+  name: string;
+  from: number;
+  to: number;
+}
 
 /** How far each planned node got, over every session of a run. */
 export interface NodeSummary {

@@ -136,6 +136,7 @@ class Executor {
       clock: options.clock,
       stopSignal: options.stopSignal,
       cancelSignal: options.cancelSignal,
+      sudo: options.runbook.connection.ssh.sudo,
       gate: options.gate,
       progress: options.progress,
       state: this.state,

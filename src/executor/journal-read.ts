@@ -68,6 +68,8 @@ const EVENT_FIELDS: { [K in RunEventType]: Record<string, FieldKind> } = {
   waiting: { node: 'string', stage: 'string', missing: 'string' },
   drained: { node: 'string' },
   activated: { node: 'string' },
+  paused: { node: 'string', nodeId: 'string' },
+  replicas: { node: 'string', action: 'string', services: 'array' },
   rebooted: { node: 'string', bootIdBefore: 'string' },
   checks: { results: 'array' },
   'stage-end': { node: 'string', stage: 'string', outcome: 'string' },

@@ -2,7 +2,7 @@ import type { Baseline } from '../checks/types.js';
 import { JournalError, type StopReason } from '../errors.js';
 import type { Plan } from '../plan/types.js';
 import type { SwarmNode } from '../transport/types.js';
-import type { NodeSummary, RunEvent } from './events.js';
+import type { NodeSummary, RunEvent, ScaledService } from './events.js';
 import { type JournalHeader, type JournalLine, journalPath } from './journal.js';
 import { readJournalRecords } from './journal-read.js';
 
@@ -25,6 +25,8 @@ export interface RunProgress {
   drainedByRun: Set<string>;
   /** The swarm node ID each drain acted on (journals before it was recorded lack it). */
   drainedIds: Record<string, string>;
+  /** Services scaled up to start replacements before a drain, not yet set back (per node). */
+  scaledByRun: Record<string, ScaledService[]>;
   /** Boot id before each reboot this run performed. */
   rebootedFrom: Record<string, string>;
   /** The last stage that failed or was interrupted, if any. */
@@ -55,6 +57,7 @@ export function emptyProgress(header: JournalHeader): RunProgress {
     skippedNodes: {},
     drainedByRun: new Set(),
     drainedIds: {},
+    scaledByRun: {},
     rebootedFrom: {},
     stoppedAt: undefined,
     outcome: 'unknown',
@@ -100,6 +103,19 @@ export function applyEvent(progress: RunProgress, event: RunEvent): void {
     case 'drained':
       progress.drainedByRun.add(event.node);
       if (event.nodeId) progress.drainedIds[event.node] = event.nodeId;
+      break;
+    case 'paused':
+      progress.drainedByRun.add(event.node);
+      progress.drainedIds[event.node] = event.nodeId;
+      break;
+    case 'replicas':
+      if (event.action === 'scaled-up') progress.scaledByRun[event.node] = event.services;
+      else {
+        const restored = new Set(event.services.map((s) => s.id));
+        const left = (progress.scaledByRun[event.node] ?? []).filter((s) => !restored.has(s.id));
+        if (left.length > 0) progress.scaledByRun[event.node] = left;
+        else delete progress.scaledByRun[event.node];
+      }
       break;
     case 'activated':
       progress.drainedByRun.delete(event.node);

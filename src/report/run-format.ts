@@ -24,6 +24,17 @@ export function describeWaiting(event: Extract<RunEvent, { type: 'waiting' }>): 
   return `${event.missing} (${waited} of ${formatDuration(event.timeoutMs)})`;
 }
 
+/** `paused: replacements start elsewhere first` / `scaled up before the drain: web 2→3`. */
+export function describeMoveEvent(event: Extract<RunEvent, { type: 'paused' | 'replicas' }>): string {
+  if (event.type === 'paused') return 'paused (no new tasks here): replacements start elsewhere first';
+  const counts = event.services.map((s) =>
+    event.action === 'scaled-up' ? `${s.name} ${s.from}→${s.to}` : `${s.name} ${s.to}→${s.from}`,
+  );
+  return event.action === 'scaled-up'
+    ? `scaled up to start replacements before the drain: ${counts.join(', ')}`
+    : `replica counts set back: ${counts.join(', ')}`;
+}
+
 export function describeCheck(result: CheckResult): string {
   const subject = result.node ? ` ${result.node}:` : '';
   return `${result.status.toUpperCase()} ${result.check}${subject} ${result.message} (${formatDuration(result.durationMs)})`;

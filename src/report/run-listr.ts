@@ -15,7 +15,13 @@ import { assertNever } from '../errors.js';
 import type { HaltReport, RunEvent, RunReporter } from '../executor/events.js';
 import type { Plan, PlannedNode } from '../plan/types.js';
 import { formatDuration } from '../shared/format-duration.js';
-import { describeExit, describeWaiting, formatHaltReport, formatNodeSummary } from './run-format.js';
+import {
+  describeExit,
+  describeMoveEvent,
+  describeWaiting,
+  formatHaltReport,
+  formatNodeSummary,
+} from './run-format.js';
 
 /**
  * The interactive reporter: a listr2 task tree (node → stage) driven by run events.
@@ -402,6 +408,10 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
               ? `; standalone containers left: ${event.standalone.join(', ')}`
               : ''),
         );
+        return;
+      case 'paused':
+      case 'replicas':
+        currentStage(event.node)?.note(describeMoveEvent(event));
         return;
       case 'activated':
         currentStage(event.node)?.note('activated');

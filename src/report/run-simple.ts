@@ -6,6 +6,7 @@ import { countOf } from '../shared/plural.js';
 import {
   describeCheck,
   describeExit,
+  describeMoveEvent,
   describeWaiting,
   formatEvidence,
   formatHaltReport,
@@ -125,6 +126,10 @@ export function createSimpleReporter(opts: SimpleReporterOptions): RunReporter {
         );
         return;
       }
+      case 'paused':
+      case 'replicas':
+        write(event.at, `${label(event.node)} ${describeMoveEvent(event)}`);
+        return;
       case 'activated':
         write(event.at, `${label(event.node)} activated`);
         return;

@@ -322,6 +322,21 @@ class DockerSwarmApi implements SwarmApi {
     );
   }
 
+  async scaleService(id: string, replicas: number, expected: number): Promise<boolean> {
+    const service = this.docker.getService(id);
+    const current = await this.call(`inspect service ${id}`, 'cluster', (abortSignal) =>
+      service.inspect({ abortSignal }),
+    );
+    const spec = current.Spec ?? {};
+    if (spec.Mode?.Replicated?.Replicas !== expected) return false;
+    // The service's version index makes a concurrent edit fail instead of being overwritten.
+    const body = { ...spec, Mode: { Replicated: { Replicas: replicas } } };
+    await this.call(`scale service ${spec.Name ?? id} to ${replicas}`, 'cluster', (abortSignal) =>
+      service.update({ _query: { version: current.Version?.Index }, _body: body, abortSignal }),
+    );
+    return true;
+  }
+
   async inspectNetwork(idOrName: string, verbose = true): Promise<SwarmNetwork> {
     const raw = await this.call(`inspect network ${idOrName}`, 'engine', (abortSignal) => {
       const network = this.docker.getNetwork(idOrName);

@@ -174,6 +174,11 @@ export interface SwarmApi {
   listServices(): Promise<SwarmService[]>;
   listTasks(filter?: { service?: string; node?: string; desiredState?: string }): Promise<SwarmTask[]>;
   forceUpdateService(id: string): Promise<void>;
+  /**
+   * Set a replicated service's replica count, only if it is still `expected` (someone else may
+   * have scaled it since): false, and nothing changed, when it is not.
+   */
+  scaleService(id: string, replicas: number, expected: number): Promise<boolean>;
   inspectNetwork(idOrName: string, verbose?: boolean): Promise<SwarmNetwork>;
   /** Networks of one driver (e.g. overlay), with their subnets; no peers or services. */
   listNetworks(driver: string): Promise<SwarmNetwork[]>;

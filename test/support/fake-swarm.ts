@@ -111,6 +111,8 @@ export class FakeSwarm implements SwarmApi {
   fail: Error | undefined;
   /** Drains that never converge (a service constrained to the drained node). */
   stuckDrain = false;
+  /** Scaling up cannot place a task (as with max replicas per node): it stays pending. */
+  unplaceable = false;
   /** Availability changes, as `drain node2`. */
   calls: string[] = [];
   /** Services given a forced update. */
@@ -188,6 +190,34 @@ export class FakeSwarm implements SwarmApi {
           (!filter.desiredState || t.desiredState === filter.desiredState),
       ),
     );
+  }
+  /** Like Swarm: new tasks go to the schedulable node with the fewest of the service's tasks. */
+  async scaleService(id: string, replicas: number, expected: number) {
+    this.check();
+    const s = this.services.find((x) => x.id === id);
+    if (!s || s.replicas !== expected) return false;
+    this.calls.push(`scale ${s.name} ${expected}→${replicas}`);
+    s.replicas = replicas;
+    s.version++;
+    const live = () => this.tasks.filter((t) => t.serviceId === id && t.desiredState === 'running');
+    const countOn = (nodeId: string) => live().filter((t) => t.nodeId === nodeId).length;
+    while (live().length < replicas) {
+      const target = this.nodes
+        .filter((n) => n.availability === 'active' && n.state === 'ready')
+        .sort((a, b) => countOn(a.id) - countOn(b.id))[0];
+      if (!target || this.unplaceable) {
+        const why = 'no suitable node (max replicas per node limit exceed)';
+        this.tasks.push({ ...task({ id }, { id: '' }), nodeId: undefined, state: 'pending', error: why });
+        continue;
+      }
+      this.tasks.push(task({ id }, target));
+    }
+    while (live().length > replicas) {
+      const victim = live().at(-1)!;
+      victim.desiredState = 'shutdown';
+      victim.state = 'shutdown';
+    }
+    return true;
   }
   async forceUpdateService(id: string) {
     this.forced.push(id);

@@ -11,6 +11,10 @@ export const runActivateStage: StageHandler<'activate'> = async (stage, node, ru
       message: stage.skipReason ?? `not drained by this run (was ${before}): left as is`,
     };
   }
+  // No black hole on return: until the node's own ingress sandbox is programmed, its published
+  // ports accept connections and drop them. Where there is no mesh the check does not apply.
+  const mesh = await run.runChecks(['ingress-mesh'], [node.name], node.name, stage.name);
+  if (!mesh.ok) return { ...mesh, reason: `not activated: its routing mesh is not ready: ${mesh.reason}` };
   const swarm = await run.cluster.swarm();
   const outcome = await activateNode(swarm, node.name, {
     timeoutMs: stage.timeoutMs,

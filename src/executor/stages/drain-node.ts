@@ -5,7 +5,7 @@ import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../../transpo
 import type { EventWaker } from '../event-waker.js';
 
 /** Task states in which a task still occupies its node. */
-const ACTIVE_TASK_STATES = new Set([
+export const ACTIVE_TASK_STATES = new Set([
   'new',
   'pending',
   'assigned',
@@ -118,17 +118,28 @@ export async function drainNode(
     engine?: SwarmApi;
     /** Called as soon as the node is set to drain, before the wait (which may fail or hang). */
     onDrainSet?: (tasksToMove: number) => void;
+    /**
+     * Called once, as soon as no task is left on the node, before the wait for full counts: the
+     * moment to set back replica counts raised to start replacements first.
+     */
+    whenNodeEmpty?: () => Promise<void>;
     heartbeat?: WaitHeartbeat<ConvergenceReport>;
   },
 ): Promise<DrainOutcome> {
   const before = await assessDrain(swarm, node.id);
   await swarm.setNodeAvailability(node.id, node.version, 'drain');
   options.onDrainSet?.(before.tasksOnNode.length);
+  let emptied = false;
   const result = await waitUntil(
     waitClock(options),
     options.timeoutMs,
     async () => {
-      const report = await assessDrain(swarm, node.id, options.engine);
+      let report = await assessDrain(swarm, node.id, options.engine);
+      if (!emptied && report.tasksOnNode.length === 0 && options.whenNodeEmpty) {
+        emptied = true;
+        await options.whenNodeEmpty();
+        report = await assessDrain(swarm, node.id, options.engine);
+      }
       return { done: report.tasksOnNode.length === 0 && report.belowCount.length === 0, value: report };
     },
     {

@@ -1,8 +1,18 @@
+import { taskIps } from '../../checks/ipvs-backends.js';
 import type { PlannedNode } from '../../plan/types.js';
-import type { SwarmApi } from '../../transport/types.js';
+import { formatDuration } from '../../shared/format-duration.js';
+import { waitUntil } from '../../shared/wait-until.js';
+import type { SwarmApi, SwarmTask } from '../../transport/types.js';
 import { EventWaker } from '../event-waker.js';
-import { type ConvergenceReport, describeConvergence, drainNode, findNode } from './drain-node.js';
-import type { StageContext, StageHandler } from './types.js';
+import {
+  ACTIVE_TASK_STATES,
+  type ConvergenceReport,
+  describeConvergence,
+  drainNode,
+  findNode,
+} from './drain-node.js';
+import { nodesStillRoutingTo, restoreReplicas, startReplacementsFirst } from './move-first.js';
+import type { PlannedStageOf, StageContext, StageHandler } from './types.js';
 
 /** Set the node to drain and wait until it is empty and every service is back at full count. */
 export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => {
@@ -12,7 +22,9 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
     return { ok: true, outcome: 'skipped', message: `was ${before} before the run: left as is` };
   }
   const swarm = await apiFor(run, node);
-  const target = await findNode(swarm, node.name);
+  // An earlier session scaled services up for this node and stopped before setting them back.
+  await restoreScaledFor(swarm, node.name, run, stage.name);
+  let target = await findNode(swarm, node.name);
   const standalone = await listStandaloneContainers(run, node.name);
   if (standalone.length > 0) {
     run.note(
@@ -24,6 +36,13 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
   const waker = new EventWaker([{ api: swarm, filters: { type: ['service', 'node'] } }]);
   try {
     const engine = await run.cluster.engineOf(node.name).catch(() => undefined);
+    // The addresses the mesh routes to on this node now: none may be routed to once it is drained.
+    const leaving = taskIpsOn(await swarm.listTasks(), target.id);
+    if (stage.moveFirst && target.availability !== 'drain') {
+      await startReplacementsFirst(swarm, target, stage, node, run, waker);
+      // Pausing it moved the node's version on.
+      target = await findNode(swarm, node.name);
+    }
     const setAt = run.clock.now();
     const outcome = await drainNode(swarm, target, {
       timeoutMs: stage.timeoutMs,
@@ -45,6 +64,7 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
         });
         run.state.expectedAvailability[node.name] = 'drain';
       },
+      whenNodeEmpty: () => restoreScaledFor(swarm, node.name, run, stage.name),
       heartbeat: run.heartbeatFor(
         node.name,
         stage.name,
@@ -59,6 +79,8 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
         reason: `drain did not converge within ${Math.round(stage.timeoutMs / 1000)}s: ${describeConvergence(outcome.report)}`,
       };
     }
+    const stale = await waitUntilUnrouted(swarm, leaving, node.name, stage, run, waker);
+    if (stale) return { ok: false, reason: stale };
     return {
       ok: true,
       outcome: 'succeeded',
@@ -66,8 +88,69 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
     };
   } finally {
     waker.close();
+    // A failure or an interruption after the scale-up: the services go back to their counts.
+    await restoreScaledFor(swarm, node.name, run, stage.name).catch((error: Error) =>
+      run.note(node.name, `could not set replica counts back: ${error.message}`, stage.name),
+    );
   }
 };
+
+async function restoreScaledFor(swarm: SwarmApi, node: string, run: StageContext, stage: string) {
+  const left = run.progress.scaledByRun[node];
+  if (left && left.length > 0) await restoreReplicas(swarm, left, node, run, stage);
+}
+
+function taskIpsOn(tasks: SwarmTask[], nodeId: string): string[] {
+  return tasks
+    .filter((t) => t.nodeId === nodeId && t.desiredState === 'running' && ACTIVE_TASK_STATES.has(t.state))
+    .flatMap((t) => taskIps(t.addresses));
+}
+
+/**
+ * Stale backends: other nodes' IPVS may still send connections to the tasks that just stopped.
+ * Wait until no ready node routes to them before the stage ends (the next one stops the engine
+ * or reboots). An address a running task elsewhere now holds again is not stale.
+ */
+async function waitUntilUnrouted(
+  swarm: SwarmApi,
+  leaving: string[],
+  node: string,
+  stage: PlannedStageOf<'drain'>,
+  run: StageContext,
+  waker: EventWaker,
+): Promise<string | undefined> {
+  if (leaving.length === 0) return undefined;
+  const result = await waitUntil(
+    { now: () => run.clock.now(), sleep: run.clock.sleep, signal: run.cancelSignal },
+    stage.timeoutMs,
+    async () => {
+      const [tasks, nodes] = await Promise.all([swarm.listTasks(), swarm.listNodes()]);
+      const reused = new Set(
+        tasks
+          .filter((t) => t.desiredState === 'running' && ACTIVE_TASK_STATES.has(t.state))
+          .flatMap((t) => taskIps(t.addresses)),
+      );
+      const gone = leaving.filter((ip) => !reused.has(ip));
+      const ready = nodes.filter((n) => n.state === 'ready').map((n) => n.hostname);
+      const stale = await nodesStillRoutingTo(run, ready, gone);
+      return { done: stale.length === 0, value: stale.join('; ') };
+    },
+    {
+      pollMs: 1000,
+      wake: waker.next,
+      heartbeat: run.heartbeatFor(
+        node,
+        stage.name,
+        'drain',
+        stage.timeoutMs,
+        (stale: string) => `waiting until no node routes to ${node}'s old tasks: ${stale}`,
+      ),
+    },
+  );
+  return result.done
+    ? undefined
+    : `drained, but still routed to its old tasks after ${formatDuration(result.waitedMs)}: ${result.value}`;
+}
 
 async function listStandaloneContainers(run: StageContext, node: string): Promise<string[]> {
   try {

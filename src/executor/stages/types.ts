@@ -36,6 +36,8 @@ export interface StageContext {
   stopSignal: AbortSignal;
   /** Second signal: cancel the current remote command or wait. */
   cancelSignal: AbortSignal;
+  /** Read-only probes on the nodes (IPVS) need sudo for a non-root SSH user. */
+  sudo: boolean;
   /** Interactive mode only. Ask through `ask`, never directly: questions are serialized. */
   gate: OperatorGate | undefined;
   progress: RunProgress;

@@ -234,6 +234,8 @@ const HANDLERS: Handlers = {
     }
   },
   activated: () => {},
+  paused: () => {},
+  replicas: () => {},
   rebooted: (b, e) => {
     const node = nodeOf(b, e.node);
     node.bootBefore ??= e.bootIdBefore;

@@ -53,15 +53,24 @@ describe('executePlan', () => {
     const { swarm, cluster, log, options } = await setup();
     expect(await executePlan(options())).toBe('succeeded');
     expect(log.ofType('node-start').map((e) => e.node)).toEqual(['node2', 'node3', 'node1']);
-    // Each node was drained, then re-activated; tasks moved off the drained node first.
-    expect(swarm.calls).toEqual([
-      'drain node2',
-      'active node2',
-      'drain node3',
-      'active node3',
-      'drain node1',
-      'active node1',
-    ]);
+    // Each node: paused, its service scaled up (a replacement starts elsewhere first), drained,
+    // the count set back once the node is empty, then re-activated.
+    expect(swarm.calls).toEqual(
+      ['node2', 'node3', 'node1'].flatMap((n) => [
+        `pause ${n}`,
+        'scale web 2→3',
+        `drain ${n}`,
+        'scale web 3→2',
+        `active ${n}`,
+      ]),
+    );
+    expect(log.ofType('replicas').map((e) => [e.node, e.action])).toEqual(
+      ['node2', 'node3', 'node1'].flatMap((n) => [
+        [n, 'scaled-up'],
+        [n, 'restored'],
+      ]),
+    );
+    expect(swarm.services[0]?.replicas).toBe(2);
     expect(log.ofType('rebooted').map((e) => [e.node, e.bootIdBefore, e.bootIdAfter])).toEqual([
       ['node2', 'boot-node2-1', 'boot-node2-2'],
       ['node3', 'boot-node3-1', 'boot-node3-2'],
@@ -117,7 +126,14 @@ describe('executePlan', () => {
         .filter((e) => e.node === 'node3')
         .map((e) => e.stage),
     ).toEqual(['patch', 'reboot', 'rejoin', 'verify']);
-    expect(swarm.calls).toEqual(['active node3', 'drain node1', 'active node1']);
+    expect(swarm.calls).toEqual([
+      'active node3',
+      'pause node1',
+      'scale web 2→3',
+      'drain node1',
+      'scale web 3→2',
+      'active node1',
+    ]);
     expect(swarm.node('node3').availability).toBe('active');
   });
 

@@ -1,0 +1,230 @@
+import { readIngressBackends, taskIps } from '../../checks/ipvs-backends.js';
+import type { PlannedNode } from '../../plan/types.js';
+import { formatDuration } from '../../shared/format-duration.js';
+import { waitUntil } from '../../shared/wait-until.js';
+import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../../transport/types.js';
+import type { EventWaker } from '../event-waker.js';
+import type { ScaledService } from '../events.js';
+import { ACTIVE_TASK_STATES, schedulerReasons } from './drain-node.js';
+import type { PlannedStageOf, StageContext } from './types.js';
+
+/**
+ * "Move first": a plain drain stops a node's tasks and starts their replacements at the same
+ * time, so capacity dips and single-replica services go down. Instead the node is paused (no new
+ * tasks land on it), each replicated service with tasks there is scaled up by that many, and the
+ * drain waits until the replacements run (Swarm reports `running` only once a HEALTHCHECK
+ * passes) and every node's IPVS routes to them. The counts are set back once the node is empty.
+ */
+
+/** Replicated services with live tasks on the node, each to be scaled up by its count there. */
+export function planReplacements(
+  services: SwarmService[],
+  tasks: SwarmTask[],
+  nodeId: string,
+): ScaledService[] {
+  return services
+    .filter((s) => s.mode === 'replicated' && s.replicas !== undefined)
+    .map((s) => {
+      const onNode = tasks.filter(
+        (t) =>
+          t.serviceId === s.id &&
+          t.nodeId === nodeId &&
+          t.desiredState === 'running' &&
+          ACTIVE_TASK_STATES.has(t.state),
+      ).length;
+      return { id: s.id, name: s.name, from: s.replicas!, to: s.replicas! + onNode };
+    })
+    .filter((s) => s.to > s.from)
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export interface ReplacementState {
+  service: ScaledService;
+  /** The new tasks that run (as many as were asked for), when they all do. */
+  running: SwarmTask[] | undefined;
+  /** Swarm cannot place them (`no suitable node …`): waiting is pointless. */
+  unplaceable: string | undefined;
+  /** What is still missing, for the heartbeat. */
+  missing: string;
+}
+
+/** How far each scaled service's replacements got: new tasks (not in `before`) off the node. */
+export function assessReplacements(
+  scaled: ScaledService[],
+  tasks: SwarmTask[],
+  nodeId: string,
+  before: Set<string>,
+): ReplacementState[] {
+  return scaled.map((service) => {
+    const fresh = tasks.filter(
+      (t) =>
+        t.serviceId === service.id &&
+        !before.has(t.id) &&
+        t.desiredState === 'running' &&
+        t.nodeId !== nodeId,
+    );
+    const running = fresh.filter((t) => t.state === 'running');
+    const need = service.to - service.from;
+    const reasons = schedulerReasons(tasks.filter((t) => t.serviceId === service.id));
+    const stuck = reasons.find((r) => /no suitable node/i.test(r));
+    return {
+      service,
+      running: running.length >= need ? running.slice(0, need) : undefined,
+      unplaceable: running.length < need ? stuck : undefined,
+      missing: `${service.name} ${running.length}/${need} new task(s) running${reasons.length > 0 ? ` (swarm: ${reasons.join('; ')})` : ''}`,
+    };
+  });
+}
+
+/**
+ * The ready nodes whose routing mesh does not yet send traffic to every one of `ips`, as
+ * "node3 lacks 10.0.0.12". Empty when every node routes to them, or when no node has a mesh
+ * (a kernel without IPVS publishes in host mode: there is nothing to wait for).
+ */
+export async function nodesNotRoutingTo(
+  run: StageContext,
+  nodes: string[],
+  ips: string[],
+): Promise<string[]> {
+  if (ips.length === 0) return [];
+  const readings = await Promise.all(
+    nodes.map(async (name) => {
+      const shell = await run.cluster.shellOf(name);
+      return { name, backends: await readIngressBackends(shell, { sudo: run.sudo, timeoutMs: 30_000 }) };
+    }),
+  );
+  const missing: string[] = [];
+  for (const { name, backends } of readings) {
+    if (backends.kind === 'no-mesh') continue;
+    if (backends.kind === 'no-sandbox') missing.push(`${name} has no ingress sandbox yet`);
+    else {
+      const lacks = ips.filter((ip) => !backends.ips.has(ip));
+      if (lacks.length > 0) missing.push(`${name} lacks ${lacks.join(', ')}`);
+    }
+  }
+  return missing;
+}
+
+/** The ready nodes still routing to any of `ips` (tasks that were on the drained node), as "node1 → 10.0.0.7". */
+export async function nodesStillRoutingTo(
+  run: StageContext,
+  nodes: string[],
+  ips: string[],
+): Promise<string[]> {
+  if (ips.length === 0) return [];
+  const readings = await Promise.all(
+    nodes.map(async (name) => {
+      const shell = await run.cluster.shellOf(name);
+      return { name, backends: await readIngressBackends(shell, { sudo: run.sudo, timeoutMs: 30_000 }) };
+    }),
+  );
+  return readings.flatMap(({ name, backends }) => {
+    if (backends.kind !== 'backends') return [];
+    const stale = ips.filter((ip) => backends.ips.has(ip));
+    return stale.length > 0 ? [`${name} → ${stale.join(', ')}`] : [];
+  });
+}
+
+/**
+ * Set the services back to their operator's counts, each only if it is still at the run's
+ * count (someone may have scaled it since: then it is left as they set it, with a note).
+ */
+export async function restoreReplicas(
+  swarm: SwarmApi,
+  services: ScaledService[],
+  node: string,
+  run: StageContext,
+  stage: string,
+): Promise<void> {
+  if (services.length === 0) return;
+  for (const s of services) {
+    const set = await swarm.scaleService(s.id, s.from, s.to).catch((error: Error) => {
+      // A service removed meanwhile has nothing to set back.
+      if (/no such service|not found/i.test(error.message)) return false;
+      throw error;
+    });
+    if (!set) run.note(node, `${s.name} is no longer at ${s.to} replicas: left as someone set it`, stage);
+  }
+  run.emit({ type: 'replicas', node, action: 'restored', services, at: run.at() });
+}
+
+/**
+ * Pause the node, scale up, and wait (bounded) for the replacements. Returns the services whose
+ * replacements run and are routed to: they are set back after the drain. A service Swarm cannot
+ * place, or that is not ready in time, is set back at once and drained the plain way, with a note:
+ * moving first is an improvement on a drain, never a reason to halt one.
+ */
+export async function startReplacementsFirst(
+  swarm: SwarmApi,
+  target: SwarmNode,
+  stage: PlannedStageOf<'drain'>,
+  node: PlannedNode,
+  run: StageContext,
+  waker: EventWaker,
+): Promise<ScaledService[]> {
+  const [services, tasks] = await Promise.all([swarm.listServices(), swarm.listTasks()]);
+  const planned = planReplacements(services, tasks, target.id);
+  if (planned.length === 0) return [];
+  await swarm.setNodeAvailability(target.id, target.version, 'pause');
+  run.emit({ type: 'paused', node: node.name, nodeId: target.id, at: run.at() });
+  run.state.expectedAvailability[node.name] = 'pause';
+  // Journaled before the change: a crash mid-way is still set back by a resume.
+  run.emit({ type: 'replicas', node: node.name, action: 'scaled-up', services: planned, at: run.at() });
+  const before = new Set(tasks.map((t) => t.id));
+  let pending: ScaledService[] = [];
+  const untouched: ScaledService[] = [];
+  for (const s of planned) {
+    if (await swarm.scaleService(s.id, s.to, s.from)) pending.push(s);
+    else {
+      untouched.push(s);
+      run.note(node.name, `${s.name} changed meanwhile: not moved first`, stage.name);
+    }
+  }
+  if (untouched.length > 0) {
+    run.emit({ type: 'replicas', node: node.name, action: 'restored', services: untouched, at: run.at() });
+  }
+  const ingress = new Set(services.filter((s) => s.ports.some((p) => p.mode === 'ingress')).map((s) => s.id));
+  const giveUp = async (services: ScaledService[], why: string) => {
+    pending = pending.filter((p) => !services.includes(p));
+    await restoreReplicas(swarm, services, node.name, run, stage.name);
+    run.note(
+      node.name,
+      `${services.map((s) => s.name).join(', ')} not moved first (${why}): drained the plain way`,
+      stage.name,
+    );
+  };
+  const result = await waitUntil(
+    { now: () => run.clock.now(), sleep: run.clock.sleep, signal: run.cancelSignal },
+    stage.moveTimeoutMs,
+    async () => {
+      const states = assessReplacements(pending, await swarm.listTasks(), target.id, before);
+      for (const s of states.filter((x) => x.unplaceable))
+        await giveUp([s.service], `swarm: ${s.unplaceable}`);
+      const waiting = states.filter((s) => !s.unplaceable && !s.running).map((s) => s.missing);
+      if (waiting.length > 0) return { done: false, value: waiting.join('; ') };
+      const ips = states
+        .filter((s) => s.running && ingress.has(s.service.id))
+        .flatMap((s) => s.running!.flatMap((t) => taskIps(t.addresses)));
+      const ready = (await swarm.listNodes()).filter((n) => n.state === 'ready').map((n) => n.hostname);
+      const unrouted = await nodesNotRoutingTo(run, ready, ips);
+      return unrouted.length === 0
+        ? { done: true, value: '' }
+        : { done: false, value: `replacements running, not yet routed to: ${unrouted.join('; ')}` };
+    },
+    {
+      pollMs: 1000,
+      wake: waker.next,
+      heartbeat: run.heartbeatFor(
+        node.name,
+        stage.name,
+        'drain',
+        stage.moveTimeoutMs,
+        (missing: string) => `starting replacements before draining ${node.name}: ${missing}`,
+      ),
+    },
+  );
+  if (!result.done && pending.length > 0) {
+    await giveUp([...pending], `not ready within ${formatDuration(stage.moveTimeoutMs)}: ${result.value}`);
+  }
+  return pending;
+}
