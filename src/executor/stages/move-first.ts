@@ -76,6 +76,16 @@ export function assessReplacements(
   });
 }
 
+/** Every node's IPVS backends at once (one exec per node, over its reused connection). */
+function readBackendsOf(run: StageContext, nodes: string[]) {
+  return Promise.all(
+    nodes.map(async (name) => {
+      const shell = await run.cluster.shellOf(name);
+      return { name, backends: await readIngressBackends(shell, { sudo: run.sudo, timeoutMs: 30_000 }) };
+    }),
+  );
+}
+
 /**
  * The ready nodes whose routing mesh does not yet send traffic to every one of `ips`, as
  * "node3 lacks 10.0.0.12". Empty when every node routes to them, or when no node has a mesh
@@ -87,12 +97,7 @@ export async function nodesNotRoutingTo(
   ips: string[],
 ): Promise<string[]> {
   if (ips.length === 0) return [];
-  const readings = await Promise.all(
-    nodes.map(async (name) => {
-      const shell = await run.cluster.shellOf(name);
-      return { name, backends: await readIngressBackends(shell, { sudo: run.sudo, timeoutMs: 30_000 }) };
-    }),
-  );
+  const readings = await readBackendsOf(run, nodes);
   const missing: string[] = [];
   for (const { name, backends } of readings) {
     if (backends.kind === 'no-mesh') continue;
@@ -112,12 +117,7 @@ export async function nodesStillRoutingTo(
   ips: string[],
 ): Promise<string[]> {
   if (ips.length === 0) return [];
-  const readings = await Promise.all(
-    nodes.map(async (name) => {
-      const shell = await run.cluster.shellOf(name);
-      return { name, backends: await readIngressBackends(shell, { sudo: run.sudo, timeoutMs: 30_000 }) };
-    }),
-  );
+  const readings = await readBackendsOf(run, nodes);
   return readings.flatMap(({ name, backends }) => {
     if (backends.kind !== 'backends') return [];
     const stale = ips.filter((ip) => backends.ips.has(ip));
