@@ -50,7 +50,10 @@ const stageDescribers: StageDescribers = {
   activate: (stage) =>
     stage.skipReason
       ? [`skip: ${stage.skipReason}`]
-      : [`set availability=active, wait up to ${formatDuration(stage.timeoutMs)} for Ready/Active`],
+      : [
+          'first ingress-mesh on the node: its own ingress sandbox programmed (no black hole when traffic returns)',
+          `set availability=active, wait up to ${formatDuration(stage.timeoutMs)} for Ready/Active`,
+        ],
   checks: (stage) => [`run checks: ${stage.run.join(', ')}`],
   pause: (stage) => [`pause ${formatDuration(stage.durationMs)}${stage.reason ? ` — ${stage.reason}` : ''}`],
   prompt: (stage) => [`ask: ${stage.message}`],
