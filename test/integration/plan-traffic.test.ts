@@ -1,8 +1,16 @@
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/plan/types.js';
 import { labDocker, labUp } from '../lab/lab.js';
-import { explain, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
+import {
+  eventsOf,
+  explain,
+  readJournalLines,
+  runDrydock,
+  tempDir,
+  writeRunbook,
+} from '../support/drydock-cli.js';
 import { resetLab, waitConverged } from '../support/lab-reset.js';
 import { labRunbook } from '../support/lab-runbook.js';
 
@@ -72,7 +80,7 @@ function runbookFile(name: string, targets: string, plainDrain = false): string 
   );
 }
 
-describe('plan: traffic warnings on the live lab', () => {
+describe('plan and run: traffic warnings on the live lab', () => {
   it('warns about each service on a drained worker, with what drydock does, in text and JSON', async () => {
     const single = placement['tw-single']![0]!;
     expect(placement['tw-maxone']).toEqual(['node2', 'node3']);
@@ -116,6 +124,30 @@ describe('plan: traffic warnings on the live lab', () => {
     expect(result.stdout).toContain(
       `  warning: tw-single has 1 replica (on ${single}): drydock drains the plain way: its published port 18081 is down while ${single} drains: set moveFirst: true on the drain stage, or scale it to 2`,
     );
+  });
+
+  it('run says them once, right after it starts, in its output and journal', async () => {
+    const single = placement['tw-single']![0]!;
+    // A window that has ended: the run starts, says its warnings, and is refused before any node.
+    const ended = `rollout: { window: { start: "${new Date(Date.now() - 7_200_000).toISOString()}", end: "${new Date(Date.now() - 3_600_000).toISOString()}" } }\n`;
+    const file = writeRunbook(
+      dir,
+      'traffic-run.yaml',
+      labRunbook({ name: 'traffic-run', targets: `{ names: [${single}] }` }) + ended,
+    );
+    const journals = join(dir, 'journals');
+    const result = await runDrydock(['run', file, '--json', '--journal-dir', journals]);
+    expect(eventsOf(result.events, 'run-end')[0]?.outcome, explain(result)).toBe('refused');
+    const types = result.events.map((e) => e.type);
+    const traffic = eventsOf(result.events, 'warning').filter((e) => e.source === 'traffic');
+    expect(traffic.map((e) => e.message)).toContain(
+      `tw-single has 1 replica (on ${single}): drydock starts a second task on another node before draining ${single} and waits for it (moveFirst)`,
+    );
+    // Right after run-start, before anything else happens.
+    expect(types.slice(0, 1 + traffic.length)).toEqual(['run-start', ...traffic.map(() => 'warning')]);
+    const runId = /drydock: run (\S+)/.exec(result.stderr)![1]!;
+    const journaled = readJournalLines(journals, runId).filter((l) => l.type === 'warning');
+    expect(journaled.map((l) => l.message)).toEqual(traffic.map((e) => e.message));
   });
 
   it('says nothing about them when the plan drains no node they run on', async () => {
