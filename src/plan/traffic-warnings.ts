@@ -15,12 +15,15 @@ export const SHORT_STOP_GRACE_MS = 2000;
 
 type DrainStage = Extract<PlannedStage, { kind: 'drain' }>;
 
-/** A node the plan drains, with its drain stage and the nodes drained beside it (its batch). */
+/** A node the plan drains, with its drain stage and the nodes out of service beside it. */
 interface DrainedNode {
   node: PlannedNode;
   stage: DrainStage;
-  /** Node IDs drained at the same time (the node itself and its batch peers). */
-  drainedTogether: Set<string>;
+  /**
+   * Node IDs out while it is drained: itself, its batch peers, and nodes drained earlier that
+   * the plan does not re-activate.
+   */
+  unavailable: Set<string>;
 }
 
 /** Where one service stands while one node is drained. */
@@ -43,7 +46,7 @@ interface Room {
  */
 export function planTrafficWarnings(nodes: PlannedNode[], facts: ClusterFacts): TrafficWarning[] {
   const tasks = (facts.tasks ?? []).filter((t) => t.nodeId);
-  const drained = listDrainedNodes(nodes, facts.nodes);
+  const drained = listDrainedNodes(nodes);
   if (drained.length === 0) return [];
   const warnings: TrafficWarning[] = [];
   const services = [...facts.services].sort((a, b) => a.name.localeCompare(b.name, 'en'));
@@ -58,16 +61,20 @@ export function planTrafficWarnings(nodes: PlannedNode[], facts: ClusterFacts): 
 }
 
 /** Nodes whose drain stage will run: not skipped whole, and not drained before the run. */
-function listDrainedNodes(nodes: PlannedNode[], all: ClusterNodeFacts[]): DrainedNode[] {
+function listDrainedNodes(nodes: PlannedNode[]): DrainedNode[] {
   const drained = nodes.flatMap((node) => {
     const stage = node.stages.find((s): s is DrainStage => s.kind === 'drain');
     return !node.skip && stage && !stage.skipReason ? [{ node, stage }] : [];
   });
-  const idOf = (name: string) => all.find((n) => n.hostname === name)?.id ?? name;
+  // A node the plan drains and never re-activates stays out for every later drain.
+  const leftDrained = (d: { node: PlannedNode; stage: DrainStage }) =>
+    !d.node.stages.some((s) => s.kind === 'activate' && !s.skipReason && s.index > d.stage.index);
   return drained.map((d) => ({
     ...d,
-    drainedTogether: new Set(
-      drained.filter((o) => o.node.batch === d.node.batch).map((o) => idOf(o.node.name)),
+    unavailable: new Set(
+      drained
+        .filter((o) => o.node.batch === d.node.batch || (o.node.position < d.node.position && leftDrained(o)))
+        .map((o) => o.node.id),
     ),
   }));
 }
@@ -84,7 +91,11 @@ function warnReplicated(
     const room = measureRoom(service, tasks, d, all);
     // One replica: the single-replica warning says what happens to it, room or not.
     const warning =
-      replicas === 1 ? warnSingleReplica(service, d, room) : room && warnNoRoom(service, replicas, d, room);
+      replicas === 1
+        ? warnSingleReplica(service, d, room)
+        : replicas > 1 && room
+          ? warnNoRoom(service, replicas, d, room)
+          : undefined;
     if (warning) warnings.push(warning);
   }
   if (service.healthcheck === 'not-in-spec' || service.healthcheck === 'disabled') {
@@ -119,7 +130,7 @@ function measureRoom(
     (n, i) =>
       n.state === 'ready' && n.availability === 'active' && (verdicts[i] ?? []).every((v) => v === true),
   );
-  const others = eligible.filter((n) => !d.drainedTogether.has(n.id)).length;
+  const others = eligible.filter((n) => !d.unavailable.has(n.id)).length;
   const max = service.maxReplicasPerNode;
   return {
     onNode: tasks.filter((t) => t.nodeId === d.node.id).length,

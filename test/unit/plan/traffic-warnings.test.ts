@@ -175,6 +175,26 @@ describe('planTrafficWarnings: replicas-max-per-node', () => {
     ]);
   });
 
+  it('counts nodes drained earlier and never re-activated as gone for later drains', async () => {
+    const swarm = swarmOf(3);
+    deploy(swarm, 'web', ['w2', 'w3'], { maxReplicasPerNode: 1, constraints: ['node.role==worker'] });
+    const noActivate = runbookFrom(`
+version: 1
+name: drain-only
+targets: { roles: [worker] }
+stages:
+  - { kind: drain, name: drain, timeout: 2m, moveFirst: false }
+`);
+    const plan = planRollout(noActivate, await readClusterFacts(swarm));
+    // w1 stays drained: while w2 drains only w3 is left for 2 replicas; with w1 and w2 out, w3 too.
+    expect(plan.traffic?.map((w) => w.problem)).toEqual([
+      'web: 2 replicas, at most 1 per node, 3 eligible nodes: while w2 is drained only 1 can take it (needs 2)',
+      'web: 2 replicas, at most 1 per node, 3 eligible nodes: while w3 is drained only 0 can take it (needs 2)',
+    ]);
+    // Re-activated after each node: a plain drain of w2 leaves w1 and w3, enough.
+    expect((await planFor(swarm, ['w1', 'w2', 'w3'], 'moveFirst: false')).traffic).toEqual([]);
+  });
+
   it('leaves out nodes that are not ready and active, and says nothing about constraints it cannot read', async () => {
     const swarm = swarmOf(3);
     swarm.node('w3').availability = 'pause';
