@@ -41,8 +41,8 @@ interface Room {
 /**
  * Pure: what the plan's drains do to the traffic of the services that have tasks on drained
  * nodes, and what drydock does about each (moveFirst, plain drain, halt). Nothing is said about
- * services no drain touches. Ordered by service name; per service: per drained node (plan order), then healthcheck, then
- * stop grace.
+ * services no drain touches. Ordered by service name; per service: per drained node (plan
+ * order), then healthcheck, then stop grace.
  */
 export function planTrafficWarnings(nodes: PlannedNode[], facts: ClusterFacts): TrafficWarning[] {
   const tasks = (facts.tasks ?? []).filter((t) => t.nodeId);
