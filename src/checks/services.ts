@@ -1,4 +1,5 @@
 import { formatDuration } from '../shared/format-duration.js';
+import { matchConstraint } from '../shared/match-constraint.js';
 import { waitUntil } from '../shared/wait-until.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../transport/types.js';
 import type { CheckContext, CheckDefinition, CheckResult } from './types.js';
@@ -20,18 +21,8 @@ const IN_PROGRESS = new Set(['updating', 'rollback_started']);
 const PAUSED = new Set(['paused', 'rollback_paused']);
 const FAILED = new Set(['failed', 'rejected']);
 
-/** Evaluates a simple placement constraint; undefined when it is not one we understand. */
-export function matchConstraint(constraint: string, node: SwarmNode): boolean | undefined {
-  const m = /^\s*node\.(hostname|role|id|labels\.([^=!\s]+))\s*(==|!=)\s*(.+?)\s*$/.exec(constraint);
-  if (!m) return undefined;
-  const [, field, label, op, want] = m;
-  let actual: string | undefined;
-  if (field === 'hostname') actual = node.hostname;
-  else if (field === 'role') actual = node.role;
-  else if (field === 'id') actual = node.id;
-  else actual = node.labels[label!];
-  return op === '==' ? actual === want : actual !== want;
-}
+// Shared with the planner's traffic warnings (pure), re-exported for the checks' callers.
+export { matchConstraint };
 
 const isRunning = (t: SwarmTask) => t.state === 'running' && t.desiredState === 'running';
 

@@ -105,8 +105,11 @@ export type RunEvent =
       message?: string;
       at: string;
     }
-  /** Something went wrong beside the run (e.g. a webhook could not be delivered); the run goes on. */
-  | { type: 'warning'; source: 'notify'; message: string; at: string }
+  /**
+   * Something the operator should know beside the run; the run goes on. `notify`: a webhook
+   * could not be delivered. `traffic`: the plan's traffic warnings, said once after run-start.
+   */
+  | { type: 'warning'; source: 'notify' | 'traffic'; message: string; at: string }
   | {
       type: 'run-end';
       runId: string;

@@ -3,7 +3,12 @@ import type { SwarmApi, SwarmNode } from '../transport/types.js';
 
 /** Read the cluster's nodes and services through read-only API calls, for planning. */
 export async function readClusterFacts(swarm: SwarmApi): Promise<ClusterFacts> {
-  const [nodes, services] = await Promise.all([swarm.listNodes(), swarm.listServices()]);
+  const [nodes, services, tasks] = await Promise.all([
+    swarm.listNodes(),
+    swarm.listServices(),
+    swarm.listTasks({ desiredState: 'running' }),
+  ]);
+  const names = new Map(services.map((s) => [s.id, s.name]));
   return {
     source: 'docker',
     origin: swarm.endpoint,
@@ -15,7 +20,17 @@ export async function readClusterFacts(swarm: SwarmApi): Promise<ClusterFacts> {
         mode: s.mode as 'replicated' | 'global',
         ...(s.replicas !== undefined ? { replicas: s.replicas } : {}),
         ports: s.ports,
+        constraints: s.constraints,
+        ...(s.healthcheck ? { healthcheck: s.healthcheck } : {}),
+        ...(s.stopGracePeriodMs !== undefined ? { stopGracePeriodMs: s.stopGracePeriodMs } : {}),
+        ...(s.maxReplicasPerNode ? { maxReplicasPerNode: s.maxReplicasPerNode } : {}),
       })),
+    // Where tasks run, for the traffic warnings: only those meant to run, on a node.
+    tasks: tasks.flatMap((t) =>
+      t.nodeId && names.has(t.serviceId)
+        ? [{ service: names.get(t.serviceId) ?? '', nodeId: t.nodeId, state: t.state }]
+        : [],
+    ),
   };
 }
 

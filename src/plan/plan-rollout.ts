@@ -5,6 +5,7 @@ import { renderCommand, type SubstitutionScope } from '../runbook/substitute.js'
 import type { CheckName, Runbook, SkipCondition, Stage } from '../runbook/types.js';
 import { type PreviousRun, resolveContinueFrom } from './continue-from.js';
 import { planSkipConditions } from './skip-conditions.js';
+import { planTrafficWarnings } from './traffic-warnings.js';
 import type {
   ClusterFacts,
   ClusterNodeFacts,
@@ -113,6 +114,8 @@ export function planRollout(
     ...(continued ? { continueFrom: continued.summary } : {}),
     skipped,
     warnings,
+    // Only live facts say where tasks run; an inventory plan says nothing about traffic.
+    ...(facts.tasks ? { traffic: planTrafficWarnings(nodes, facts) } : {}),
     ...(runbook.notify.length > 0
       ? {
           notify: runbook.notify.map((hook) => ({

@@ -10,6 +10,20 @@ export interface ClusterFacts {
   origin: string;
   nodes: ClusterNodeFacts[];
   services: ServiceFacts[];
+  /**
+   * Tasks meant to run, and where: read from a live cluster only. Absent for an inventory,
+   * which cannot say where tasks run (the plan then has no traffic warnings).
+   */
+  tasks?: TaskFacts[];
+}
+
+/** A task the swarm means to run (desired state running), on one node. */
+export interface TaskFacts {
+  service: string;
+  /** Swarm node ID. */
+  nodeId: string;
+  /** Its current state (running, starting, pending, …). */
+  state: string;
 }
 
 /**
@@ -35,6 +49,13 @@ export interface ServiceFacts {
   mode: 'replicated' | 'global';
   replicas?: number;
   ports: { published: number; target: number; protocol: 'tcp' | 'udp' | 'sctp'; mode: 'ingress' | 'host' }[];
+  /** Placement constraints, e.g. `node.role==worker` (live cluster only, as the rest below). */
+  constraints?: string[];
+  /** `not-in-spec`: the service spec has none (its image may: that is not visible here). */
+  healthcheck?: 'defined' | 'disabled' | 'not-in-spec';
+  stopGracePeriodMs?: number;
+  /** Placement.MaxReplicas; absent when unlimited. */
+  maxReplicasPerNode?: number;
 }
 
 /** A command as the plan shows it and as the executor runs it: same template, one renderer. */
@@ -161,6 +182,23 @@ export interface Plan {
   /** Nodes matched by nothing or excluded, with why; shown so nobody is surprised. */
   skipped: { name: string; reason: string }[];
   warnings: string[];
+  /**
+   * What the drains will do to the traffic of services on drained nodes, and what drydock does
+   * about it. Absent when the facts cannot say where tasks run (an inventory).
+   */
+  traffic?: TrafficWarning[];
   /** Webhooks the run will call, by host only (the URL is a secret). Absent when none. */
   notify?: { host: string; format: 'json' | 'slack'; events: string[]; required: boolean }[];
+}
+
+/** One thing about a service that matters for its traffic while the plan drains a node. */
+export interface TrafficWarning {
+  kind: 'single-replica' | 'no-healthcheck' | 'short-stop-grace' | 'no-room';
+  service: string;
+  /** The drained nodes concerned (hostnames, in plan order). */
+  nodes: string[];
+  /** What is wrong, e.g. "web has 1 replica (on node2)". */
+  problem: string;
+  /** What drydock will do about it (or what the operator can do). */
+  action: string;
 }

@@ -35,6 +35,11 @@ export function renderPlanMarkdown(plan: Plan): string {
     );
     for (const note of notes) out.push(`  - ${note}`);
   }
+  if (plan.traffic) {
+    out.push('', '## Traffic', '');
+    if (plan.traffic.length === 0) out.push('Nothing to warn about for the services on drained nodes.');
+    for (const w of plan.traffic) out.push(`- **${w.problem}**: ${w.action}`);
+  }
   if (plan.variables.length > 0) {
     out.push('', '## Variables', '', '| Name | Value | Source |', '|---|---|---|');
     for (const v of plan.variables) {

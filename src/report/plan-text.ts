@@ -1,4 +1,5 @@
 import { describeStage } from '../plan/describe-stage.js';
+import { formatTrafficWarning } from '../plan/traffic-warnings.js';
 import type { Plan, PlannedNode } from '../plan/types.js';
 import { escapeControl } from '../shared/escape-control.js';
 import { formatDuration } from '../shared/format-duration.js';
@@ -36,6 +37,7 @@ export function renderPlanText(plan: Plan): string {
     );
   }
   for (const w of plan.warnings) out.push(`warning: ${w}`);
+  out.push(...describeTraffic(plan));
   if (plan.continueFrom) out.push(describeContinueFrom(plan).trimEnd());
   out.push('');
   out.push('order:');
@@ -51,6 +53,19 @@ export function renderPlanText(plan: Plan): string {
   out.push('');
   out.push('Nothing was changed: this is a preview. `drydock run` executes exactly this plan.');
   return escapeControl(`${out.join('\n')}\n`);
+}
+
+/**
+ * The traffic warnings, when the facts could say where tasks run (a live cluster): each with
+ * what drydock does about it. Said at the start of `run` too, as warning events.
+ */
+export function describeTraffic(plan: Plan): string[] {
+  if (!plan.traffic) return [];
+  if (plan.traffic.length === 0) return ['traffic: nothing to warn about for the services on drained nodes'];
+  return [
+    'traffic (services on drained nodes):',
+    ...plan.traffic.map((w) => `  warning: ${formatTrafficWarning(w)}`),
+  ];
 }
 
 /** `--continue-from`: which nodes are skipped and why, said at the start of plan and run. */

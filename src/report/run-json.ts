@@ -26,6 +26,8 @@ import { safeStringify, type TextSink } from './run-format.js';
  * - `node-end`    `{ node, availabilityAfter }`
  * - `halt`        `{ report: HaltReport }`: what failed, every node's state, the resume command
  * - `interrupted` `{ node|null, stage|null, resumeCommand }`
+ * - `warning`     `{ source: notify|traffic, message }`: `traffic` ones (the plan's `traffic`, one line each)
+ *                 follow a new run's `run-start`
  * - `run-end`     `{ runId, outcome: succeeded|halted|interrupted|refused, durationMs, summary }`: `summary`
  *                 counts the nodes over every session: `{ done, halted, unfinished, notStarted, total }`
  *

@@ -466,8 +466,10 @@ export function createListrReporter(opts: ListrReporterOptions): ListrReporter {
         settleOpen(new Error(`interrupted; resume with: ${event.resumeCommand}`));
         return;
       case 'warning':
-        // Shown after the tasks: listr2 owns the screen while they run.
-        warnings.push(`${event.source}: ${event.message}`);
+        // Traffic warnings come before the first node: under the pre-flight task, at once.
+        if (event.source === 'traffic' && preflight) preflight.note(`traffic: ${event.message}`);
+        // Others are shown after the tasks: listr2 owns the screen while they run.
+        else warnings.push(`${event.source}: ${event.message}`);
         return;
       case 'run-end':
         end = event;

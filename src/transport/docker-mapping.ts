@@ -64,7 +64,26 @@ export function mapService(raw: Json): SwarmService {
     networks: (spec.TaskTemplate?.Networks ?? spec.Networks ?? []).map((n: Json) => n.Target),
     constraints: spec.TaskTemplate?.Placement?.Constraints ?? [],
     labels: spec.Labels ?? {},
+    healthcheck: mapHealthcheck(spec.TaskTemplate?.ContainerSpec?.Healthcheck),
+    // Nanoseconds in the API; Docker stops a task's container after 10 s when the spec says nothing.
+    stopGracePeriodMs:
+      typeof spec.TaskTemplate?.ContainerSpec?.StopGracePeriod === 'number'
+        ? Math.round(spec.TaskTemplate.ContainerSpec.StopGracePeriod / 1e6)
+        : DEFAULT_STOP_GRACE_MS,
+    ...(spec.TaskTemplate?.Placement?.MaxReplicas > 0
+      ? { maxReplicasPerNode: spec.TaskTemplate.Placement.MaxReplicas }
+      : {}),
   };
+}
+
+/** Docker's stop grace period when a service does not set one. */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
+/** `Test: ["NONE"]` disables any healthcheck (the image's too); no `Test` inherits the image's. */
+function mapHealthcheck(raw: Json): NonNullable<SwarmService['healthcheck']> {
+  const test: unknown = raw?.Test;
+  if (!Array.isArray(test) || test.length === 0) return 'not-in-spec';
+  return test[0] === 'NONE' ? 'disabled' : 'defined';
 }
 
 export function mapTask(raw: Json): SwarmTask {

@@ -111,6 +111,16 @@ export interface SwarmService {
   networks: string[];
   constraints: string[];
   labels: Record<string, string>;
+  /**
+   * The spec's ContainerSpec.Healthcheck: `defined`, `disabled` (`Test: ["NONE"]`), or
+   * `not-in-spec` (an image's own HEALTHCHECK is not visible in the service spec).
+   * Absent when unknown (fakes).
+   */
+  healthcheck?: 'defined' | 'disabled' | 'not-in-spec';
+  /** ContainerSpec.StopGracePeriod in ms (Docker's default, 10 s, when the spec has none). */
+  stopGracePeriodMs?: number;
+  /** TaskTemplate.Placement.MaxReplicas; absent when unlimited (0 or not set). */
+  maxReplicasPerNode?: number;
 }
 
 export interface SwarmTask {

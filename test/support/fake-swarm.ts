@@ -11,7 +11,8 @@ import type {
 /**
  * The one in-memory swarm for unit tests (the real thing is in the integration suite), with
  * the one set of builders. Defaults: node `nodeN` has id `id-nodeN` and address `10.0.0.(10+N)`,
- * engine 24.0.7, Ready and active; a service is replicated with one replica; a task is running.
+ * engine 24.0.7, Ready and active; a service is replicated with one replica, a healthcheck and Docker's
+ * default stop grace period; a task is running.
  */
 
 export function node(hostname: string, over: Partial<SwarmNode> = {}): SwarmNode {
@@ -56,6 +57,9 @@ export function service(name: string, over: Partial<SwarmService> = {}): SwarmSe
     networks: [],
     constraints: [],
     labels: {},
+    // A well-behaved service unless a test says otherwise: no traffic warning from these.
+    healthcheck: 'defined',
+    stopGracePeriodMs: 10_000,
     ...over,
   };
 }

@@ -8,6 +8,7 @@ import type { JournalWriter } from '../../executor/journal.js';
 import type { ClusterPort } from '../../executor/ports.js';
 import type { RunProgress } from '../../executor/run-progress.js';
 import type { Notifier } from '../../notify/notifier.js';
+import { formatTrafficWarning } from '../../plan/traffic-warnings.js';
 import type { Plan } from '../../plan/types.js';
 import type { Runbook } from '../../runbook/types.js';
 import { type Clock, systemClock } from '../../shared/clock.js';
@@ -139,7 +140,9 @@ export async function runSession(args: {
   const gated: typeof reporter = {
     onEvent: (event) => {
       open.onEvent(event);
-      if (!forced.signal.aborted) reporter.onEvent(event);
+      if (forced.signal.aborted) return;
+      reporter.onEvent(event);
+      for (const warning of listTrafficWarningEvents(event)) reporter.onEvent(warning);
     },
   };
   try {
@@ -202,6 +205,21 @@ export async function runSession(args: {
     await finish();
     reportUnwrittenJournal(args.journal, args.runId, args.journalDir, io);
   }
+}
+
+/**
+ * The plan's traffic warnings, once, right after a new run starts and before the first node:
+ * to the screen, the journal and the report like any warning. A resume does not repeat them
+ * (its plan's facts are those of the first session).
+ */
+export function listTrafficWarningEvents(event: RunEvent): RunEvent[] {
+  if (event.type !== 'run-start' || event.resumed) return [];
+  return (event.plan.traffic ?? []).map((warning) => ({
+    type: 'warning',
+    source: 'traffic',
+    message: formatTrafficWarning(warning),
+    at: event.at,
+  }));
 }
 
 /** How long a cancelled run may take to stop by itself (the kill grace of a command, and more). */
