@@ -6,7 +6,7 @@
 #   web           busybox httpd on :8080; dies at once on SIGTERM (the worst case). `up` sets it to
 #                 2 replicas, at most 1 per node; `down` puts it back to the lab's default (1 replica).
 #   web-graceful  busybox httpd on :8090 behind a shell that traps SIGTERM and keeps serving for 4 s
-#                 before it exits; a Docker HEALTHCHECK (an HTTP GET through busybox nc, every 2 s);
+#                 before it exits; a Docker HEALTHCHECK (an HTTP GET through busybox nc, every 5 s, 10 s timeout: each probe is a runc exec, slow on TCG);
 #                 --stop-grace-period 10s; 2 replicas, at most 1 per node.
 # Both are published in ingress mode, so every VM answers on both ports. `up` returns when both
 # services have converged and both ports answer on every VM.
@@ -60,7 +60,7 @@ cmd_up() {
   if ! dk service inspect web-graceful >/dev/null 2>&1; then
     dk service create --detach --name web-graceful --replicas "$n" --replicas-max-per-node 1 --network mesh \
       --publish published=8090,target=8090 --init --stop-grace-period 10s --no-resolve-image \
-      --health-cmd "$HEALTH_CMD" --health-interval 2s --health-timeout 2s --health-retries 2 --health-start-period 5s \
+      --health-cmd "$HEALTH_CMD" --health-interval 5s --health-timeout 10s --health-retries 3 --health-start-period 10s \
       "$IMAGE" sh -c "$GRACEFUL_CMD" >/dev/null
   fi
   wait_ready

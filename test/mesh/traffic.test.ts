@@ -1,0 +1,118 @@
+// Zero failed requests, judged as users judge a window: live HTTP load through a real HAProxy and
+// straight to every VM's published port, on the real routing mesh, while drydock takes one worker
+// out of the LB, moves its tasks first, restarts its engine and puts it back. The harness is
+// bench/traffic (run-window.mjs → load.mjs → attribute.mjs); the full rolling window over every VM
+// (upgrade and reboot included) and the naive baseline are `npm run bench:traffic`.
+import { readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readMeshLab } from '../lab/mesh.js';
+import { tempDir, writeRunbook } from '../support/drydock-cli.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const dir = tempDir('drydock-mesh-traffic-');
+afterAll(async () => {
+  await execa('bash', [join(ROOT, 'lab/mesh-haproxy.sh'), 'down'], { reject: false });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface ClassStats {
+  requests: number;
+  failures: number;
+  streak?: number;
+  outcomes: Record<string, number>;
+}
+interface AppSummary {
+  app: string;
+  classes: { lb: ClassStats; maintained: ClassStats; healthy: ClassStats };
+}
+
+/** One worker through the window behind HAProxy, with an engine restart instead of upgrade + reboot. */
+function oneWorkerRunbook(worker: string): string {
+  const stat = 'echo "show stat" | socat stdio unix-connect:${haproxy_socket}';
+  return `version: 1
+name: traffic-one-worker
+targets: { names: [${worker}] }
+variables:
+  haproxy_socket: { env: DRYDOCK_HAPROXY_SOCKET }
+connection:
+  ssh: { user: root, sshConfig: false, connectTimeout: 30s }
+  docker: { via: ssh }
+checks:
+  between: [node-ready]
+  afterNode: [node-ready, services-converged, ingress-mesh, published-ports]
+  options:
+    services-converged: { timeout: 5m }
+    ingress-mesh: { timeout: 3m }
+    published-ports: { timeout: 3m, paths: { "8080": "/", "8090": "/" } }
+stages:
+  - kind: local
+    name: lb-drain
+    commands:
+      - ${stat} | awk -F, -v s=\${node.name} '$2 == s { print "set server " $1 "/" s " state drain" }' | socat stdio unix-connect:\${haproxy_socket}
+    until:
+      command: ${stat} | awk -F, -v s=\${node.name} '$2 == s { found = 1; if ($5 != 0) busy = 1 } END { exit !(found && !busy) }'
+      timeout: 2m
+  - { kind: drain, name: drain, timeout: 5m, moveTimeout: 5m }
+  - { kind: run, name: engine-restart, timeout: 5m, commands: ["systemctl restart docker"] }
+  - { kind: checks, name: engine-back, run: [swarm-state, ingress-mesh] }
+  - { kind: activate, name: rejoin, timeout: 5m }
+  - kind: local
+    name: lb-ready
+    commands:
+      - ${stat} | awk -F, -v s=\${node.name} '$2 == s { print "set server " $1 "/" s " state ready" }' | socat stdio unix-connect:\${haproxy_socket}
+    until:
+      command: ${stat} | awk -F, -v s=\${node.name} '$2 == s { found = 1; if ($18 !~ /^UP/) down = 1 } END { exit !(found && !down) }'
+      timeout: 2m
+`;
+}
+
+describe('live traffic through the window (mesh lab)', () => {
+  it(
+    'a well-behaved app loses no request via the LB or via healthy nodes while drydock maintains a worker',
+    async () => {
+      const lab = readMeshLab();
+      const worker = lab.nodes.find((n) => n.role === 'worker')!.name;
+      const runbook = writeRunbook(dir, 'one-worker.yaml', oneWorkerRunbook(worker));
+      const out = join(dir, 'window');
+      const window = await execa(
+        process.execPath,
+        [
+          join(ROOT, 'bench/traffic/run-window.mjs'),
+          '--procedure',
+          'drydock',
+          '--runbook',
+          runbook,
+          '--noise',
+          '20',
+          '--max-minutes',
+          '30',
+          '--out',
+          out,
+        ],
+        {
+          reject: false,
+          env: { DRYDOCK_HAPROXY_SOCKET: join(lab.dir, 'haproxy/admin.sock') },
+          timeout: 45 * 60_000,
+        },
+      );
+      const why = `${window.stdout}\n${window.stderr}\n${readFileSync(join(out, 'procedure.log'), 'utf8').slice(-3000)}`;
+      // The table, for the record (the numbers the closing note quotes come from the bench run).
+      console.log(window.stdout);
+      expect(window.exitCode, why).toBe(0);
+      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { apps: AppSummary[] };
+      const graceful = summary.apps.find((a) => a.app === 'web-graceful')!;
+      expect(graceful.classes.lb.requests, why).toBeGreaterThan(0);
+      expect(graceful.classes.healthy.requests, why).toBeGreaterThan(0);
+      expect(graceful.classes.lb.failures, `${why}\nvia the LB: ${JSON.stringify(graceful.classes.lb)}`).toBe(
+        0,
+      );
+      expect(
+        graceful.classes.healthy.failures,
+        `${why}\nvia healthy nodes: ${JSON.stringify(graceful.classes.healthy)}`,
+      ).toBe(0);
+    },
+    50 * 60_000,
+  );
+});
