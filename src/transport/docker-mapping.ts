@@ -100,6 +100,10 @@ export function mapTask(raw: Json): SwarmTask {
     timestamp: status.Timestamp ?? raw.UpdatedAt ?? '',
     ...(status.ContainerStatus?.ContainerID ? { containerId: status.ContainerStatus.ContainerID } : {}),
     addresses: (raw.NetworksAttachments ?? []).flatMap((a: Json) => a.Addresses ?? []),
+    // The routing mesh (ingress_sbox's IPVS) balances over these only, not over other overlays.
+    ingressAddresses: (raw.NetworksAttachments ?? [])
+      .filter((a: Json) => a.Network?.Spec?.Ingress === true || a.Network?.Spec?.Name === 'ingress')
+      .flatMap((a: Json) => a.Addresses ?? []),
   };
 }
 

@@ -135,6 +135,8 @@ export interface SwarmTask {
   timestamp: string;
   containerId?: string;
   addresses: string[];
+  /** The task's addresses on the ingress network (what the routing mesh balances over). */
+  ingressAddresses?: string[];
 }
 
 export interface SwarmNetwork {

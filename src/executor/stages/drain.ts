@@ -103,7 +103,7 @@ async function restoreScaledFor(swarm: SwarmApi, node: string, run: StageContext
 function taskIpsOn(tasks: SwarmTask[], nodeId: string): string[] {
   return tasks
     .filter((t) => t.nodeId === nodeId && t.desiredState === 'running' && ACTIVE_TASK_STATES.has(t.state))
-    .flatMap((t) => taskIps(t.addresses));
+    .flatMap((t) => taskIps(t.ingressAddresses ?? t.addresses));
 }
 
 /**

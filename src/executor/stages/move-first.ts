@@ -204,7 +204,7 @@ export async function startReplacementsFirst(
       if (waiting.length > 0) return { done: false, value: waiting.join('; ') };
       const ips = states
         .filter((s) => s.running && ingress.has(s.service.id))
-        .flatMap((s) => s.running!.flatMap((t) => taskIps(t.addresses)));
+        .flatMap((s) => s.running!.flatMap((t) => taskIps(t.ingressAddresses ?? t.addresses)));
       const ready = (await swarm.listNodes()).filter((n) => n.state === 'ready').map((n) => n.hostname);
       const unrouted = await nodesNotRoutingTo(run, ready, ips);
       return unrouted.length === 0

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapService } from '../../../src/transport/docker-mapping.js';
+import { mapService, mapTask } from '../../../src/transport/docker-mapping.js';
 
 /** A service as `GET /services` returns it, trimmed to what the mapping reads. */
 function rawService(containerSpec: Record<string, unknown>, placement: Record<string, unknown> = {}) {
@@ -37,5 +37,22 @@ describe('mapService: the facts traffic warnings need', () => {
     expect(plain).not.toHaveProperty('maxReplicasPerNode');
     expect(mapService(rawService({ Healthcheck: { Test: [] } })).healthcheck).toBe('not-in-spec');
     expect(mapService(rawService({ Healthcheck: { Test: ['NONE'] } })).healthcheck).toBe('disabled');
+  });
+});
+
+describe('mapTask', () => {
+  it('keeps the ingress network addresses apart: the routing mesh balances over those only', () => {
+    const task = mapTask({
+      ID: 't1',
+      ServiceID: 's1',
+      Status: { State: 'running', Timestamp: '2026-12-02T00:00:00Z' },
+      DesiredState: 'running',
+      NetworksAttachments: [
+        { Network: { Spec: { Name: 'ingress', Ingress: true } }, Addresses: ['10.0.0.7/24'] },
+        { Network: { Spec: { Name: 'backend' } }, Addresses: ['10.0.5.3/24'] },
+      ],
+    });
+    expect(task.addresses).toEqual(['10.0.0.7/24', '10.0.5.3/24']);
+    expect(task.ingressAddresses).toEqual(['10.0.0.7/24']);
   });
 });
