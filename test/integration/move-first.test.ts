@@ -47,20 +47,25 @@ afterAll(async () => {
   await resetLab();
 });
 
+/** `docker service ps` of the service's tasks meant to run, one `NODE STATE` line each; null when the CLI failed. */
+async function soloTasks(): Promise<string[] | null> {
+  const ps = await docker(
+    'service',
+    'ps',
+    SOLO,
+    '--filter',
+    'desired-state=running',
+    '--format',
+    '{{.Node}} {{.CurrentState}}',
+  );
+  return ps.exitCode === 0 ? ps.stdout.split('\n').filter(Boolean) : null;
+}
+
 /** Where the service's one running task is, once it runs. */
 async function soloNode(): Promise<string> {
   return waitFor(
     async () => {
-      const ps = await docker(
-        'service',
-        'ps',
-        SOLO,
-        '--filter',
-        'desired-state=running',
-        '--format',
-        '{{.Node}} {{.CurrentState}}',
-      );
-      const running = ps.stdout.split('\n').filter((l) => / Running /.test(l));
+      const running = ((await soloTasks()) ?? []).filter((l) => / Running /.test(l));
       return running.length === 1 ? running[0]!.split(' ')[0] : undefined;
     },
     120_000,
@@ -98,18 +103,10 @@ async function runSampling(runbook: string, journals: string) {
   let fewest = Number.POSITIVE_INFINITY;
   let samples = 0;
   while (!finished) {
-    const ps = await docker(
-      'service',
-      'ps',
-      SOLO,
-      '--filter',
-      'desired-state=running',
-      '--format',
-      '{{.CurrentState}}',
-    );
-    if (ps.exitCode === 0) {
+    const tasks = await soloTasks();
+    if (tasks) {
       samples++;
-      fewest = Math.min(fewest, ps.stdout.split('\n').filter((l) => l.startsWith('Running')).length);
+      fewest = Math.min(fewest, tasks.filter((l) => / Running /.test(l)).length);
     }
   }
   return { result: await run, fewest, samples };
