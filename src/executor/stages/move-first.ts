@@ -66,7 +66,15 @@ export function assessReplacements(
     const running = fresh.filter((t) => t.state === 'running');
     const need = service.to - service.from;
     const reasons = schedulerReasons(tasks.filter((t) => t.serviceId === service.id));
-    const stuck = reasons.find((r) => /no suitable node/i.test(r));
+    // Any one task Swarm cannot place says enough: the scale-up cannot complete.
+    const stuckTask = tasks.find(
+      (t) =>
+        t.serviceId === service.id &&
+        t.desiredState === 'running' &&
+        t.state === 'pending' &&
+        /no suitable node/i.test(`${t.error ?? ''} ${t.message ?? ''}`),
+    );
+    const stuck = stuckTask ? `pending: ${stuckTask.error || stuckTask.message}` : undefined;
     return {
       service,
       running: running.length >= need ? running.slice(0, need) : undefined,
