@@ -3,7 +3,7 @@
 #
 # Each node "nodeK" is a network namespace (eth0 = 10.77.0.(10+K)/24 on bridge ddbr0) plus a
 # private mount + UTS namespace held by a "holder" process, with its own hostname, /run,
-# /var/lib/docker, /etc/docker, host key, boot id and a shim dir over /usr/local/sbin
+# /var/lib/docker, /etc/docker, root home, host key, boot id and a shim dir over /usr/local/sbin
 # (reboot, shutdown, apt-get, systemctl). Each node runs its own sshd and dockerd.
 # Everything a node runs lives in the cgroup ddlab/nodeK, which is how `down` and the
 # reboot shim find (and kill) exactly the node's processes — never by name.
@@ -196,9 +196,24 @@ MaxStartups 100:30:200
 MaxSessions 50
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
+  write_root_home "$d/root"
   local s
   for s in reboot shutdown apt-get systemctl; do cp "$HERE/lib/shim.sh" "$d/sbin/$s"; done
   printf 'LAB=%s\nNODE=node%s\nIP=%s\nCG_ROOT=%s\n' "$LAB" "$k" "$ip" "$NAME" >"$d/sbin/.ddlab.env"
+}
+
+# Root's home inside a node, bind-mounted over /root. Nodes share the host's filesystem, so
+# without it every SSH session on a node ran the HOST's root dotfiles: e.g. a pyenv init whose
+# `pyenv rehash` takes a lock in /root/.pyenv, which a session killed mid-login (a reboot, the
+# sshd fault, a timeout) left behind, stalling every later login on the machine for 60 s.
+# A node gets what a fresh server has: a minimal .profile and .bashrc.
+write_root_home() {   # $1 = dir
+  local h=$1
+  mkdir -p "$h/.ssh"
+  chmod 700 "$h" "$h/.ssh"
+  printf '%s\n' "# drydock lab node: root's own home (lab/README.md), not the host's" \
+    'if [ "$BASH" ] && [ -f ~/.bashrc ]; then . ~/.bashrc; fi' >"$h/.profile"
+  printf '%s\n' "# drydock lab node: root's own home (lab/README.md), not the host's" >"$h/.bashrc"
 }
 
 start_holder() {   # $1 = K
@@ -235,6 +250,7 @@ start_holder() {   # $1 = K
     mount --bind '$d/hosts' /etc/hosts
     mount --bind '$d/hostname' /etc/hostname
     mount --bind '$d/resolv.conf' /etc/resolv.conf
+    mount --bind '$d/root' /root              # own home: no host dotfiles in node sessions
     hostname node$k
     touch '$d/holder.ready'
     exec sleep infinity" >"$d/holder.log" 2>&1 </dev/null &

@@ -1,14 +1,16 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { healFault, injectFault, labDocker, labUp } from '../lab/lab.js';
+import { healFault, injectFault, labDocker, labExec, labUp } from '../lab/lab.js';
 import { eventsOf, explain, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
 import { resetLab, waitConverged } from '../support/lab-reset.js';
 import { labConnection } from '../support/lab-runbook.js';
 
 /**
- * Faults where something stops answering instead of failing: here a frozen engine (SIGSTOP).
- * drydock must end within the relevant timeout plus a stated margin and say which node did not
- * answer and what it waited for. The margin is generous on purpose (a loaded CI machine); without
- * the fix the run never ends at all (the test's own timeout fails it).
+ * Faults where something stops answering instead of failing: a frozen engine or sshd (SIGSTOP),
+ * a link that drops every packet. drydock must end within the relevant timeout plus a stated
+ * margin and say which node did not answer and what it waited for. The margin is generous on
+ * purpose (a loaded CI machine); without the fix the run never ends at all (the test's own
+ * timeout fails it). Behind a frozen sshd, what a timed-out command left running is killed once
+ * drydock reaches the node again.
  */
 
 /** Generous allowance for everything around a timeout: halt report, reports, closing, load. */
@@ -133,5 +135,73 @@ describe('a link that drops every packet', () => {
     expect(interrupted, explain(result)).toMatchObject({ node: 'node2', stage: 'drain' });
     // Stated bound: the 15 s cancel grace plus the margin (without the fix: no end at all).
     expect(endedAfterMs).toBeLessThan(15_000 + MARGIN_MS);
+  });
+});
+
+/**
+ * PIDs of the node's processes whose whole command line is `cmdline`. labExec runs in the node's
+ * mount namespace but the host's PID namespace: only processes of the node's mount namespace
+ * count (another lab may run the same command).
+ */
+async function nodeProcesses(node: string, cmdline: string): Promise<number[]> {
+  const r = await labExec(
+    node,
+    `self=$(readlink /proc/self/ns/mnt); for p in $(pgrep -f '^${cmdline}$'); do ` +
+      `[ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$self" ] && echo "$p"; done; true`,
+  );
+  if (r.exitCode !== 0) throw new Error(`listing processes on ${node}: ${r.stderr}`);
+  return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+describe('a frozen sshd', () => {
+  it('kills what a timed-out command left behind once it reaches the node again', async () => {
+    const node = 'node2';
+    const leftover = 'sleep 3001';
+    // The first attempt hangs; the retry finds this directory and ends at once.
+    const once = '/run/drydock-hang-once';
+    healers.push(async () => {
+      const pids = await nodeProcesses(node, leftover);
+      await labExec(node, `rmdir ${once} 2>/dev/null; kill -KILL ${pids.join(' ')} 2>/dev/null; true`);
+    });
+    const runbook = runbookFor(
+      'frozen-sshd',
+      node,
+      '    node-ready: { timeout: 30s }',
+      // The stderr line comes after the PID report on the same stream: once the test sees it,
+      // drydock knows the process group to kill.
+      `  - kind: run
+    name: hang
+    timeout: 8s
+    retries: 1
+    retryDelay: 5s
+    commands:
+      - "if mkdir ${once} 2>/dev/null; then echo hanging >&2; ${leftover}; fi; echo second"
+`,
+    );
+    let frozen = false;
+    let leftBehind: number[] = [];
+    const result = await runDrydock(['run', runbook, '--json', '--journal-dir', journals], {
+      onEvent: async (event) => {
+        if (event.type === 'output' && event.line === 'hanging' && !frozen) {
+          frozen = true;
+          await fault('freeze-sshd', node);
+        }
+        if (event.type === 'command' && event.stage === 'hang' && event.attempt === 1) {
+          // drydock gave up on the command; its kill could not get through the frozen sshd.
+          leftBehind = await nodeProcesses(node, leftover);
+          // Let the node answer again before the retry reconnects.
+          await healFault('freeze-sshd', node);
+        }
+      },
+    });
+    expect(frozen, explain(result)).toBe(true);
+    expect(result.exitCode, explain(result)).toBe(0);
+    const [first, second] = eventsOf(result.events, 'command').filter((e) => e.stage === 'hang');
+    expect(first?.result.timedOut, explain(result)).toBe(true);
+    expect(second?.result).toMatchObject({ exitCode: 0, stdout: 'second\n' });
+    // The command was still running on the node when drydock gave up on it ...
+    expect(leftBehind.length, explain(result)).toBe(1);
+    // ... and the reconnect for the retry killed it.
+    expect(await nodeProcesses(node, leftover)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // Integration tests of the namespace lab itself (lab/lab.sh): real dockerd, sshd, iptables and
 // namespaces. They prove the lab behaves like the cluster drydock will be pointed at.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -98,9 +98,8 @@ function faultNames(node: LabNode): string[] {
 
 /** A long-running ssh session; resolves with its result once it ends. */
 /**
- * A long ssh command, returned once it really runs on the node. Why wait for it: root's login
- * shell may still be in its ~/.bashrc (here, `pyenv rehash` under a lock file); killing it there
- * leaves the lock behind and every later login on the machine waits 60 s for it.
+ * A long ssh command, returned once it really runs on the node: a fault that lands while the
+ * session is still logging in would test the login, not a running command.
  */
 async function longSession(node: LabNode): Promise<{ done: Promise<ExecResult> }> {
   const done = labSsh(node, 'sleep 61; echo finished', 90_000);
@@ -174,6 +173,32 @@ describe('lab shape', () => {
       ids.push(id);
     }
     expect(new Set(ids).size).toBe(lab.nodeCount);
+  });
+
+  it("gives root its own home on every node: ssh sessions run none of the host's dotfiles", async () => {
+    // A host dotfile an ssh session on a node would read, were /root the host's.
+    const probe = '.ddlab-host-home-probe';
+    const hostFile = `/root/${probe}`;
+    await execa('touch', [hostFile]);
+    try {
+      for (const n of lab.nodes) {
+        // bash -l: a login shell reads ~/.profile and, through it, ~/.bashrc.
+        const r = await labSsh(n, `bash -lc 'echo "$HOME"; ls -A ~; echo "pyenv=\${PYENV_ROOT:-none}"'`);
+        expect(r.exitCode, r.stderr).toBe(0);
+        const lines = r.stdout.split('\n');
+        expect(lines[0]).toBe('/root');
+        expect(lines).toEqual(expect.arrayContaining(['.bashrc', '.profile', '.ssh']));
+        expect(lines).not.toContain(probe);
+        expect(lines.at(-1)).toBe('pyenv=none');
+        // The same home through lab.sh exec (same mount namespace) ...
+        const viaExec = await labExec(n, ['ls', '-A', '/root']);
+        expect(viaExec.stdout).not.toContain(probe);
+      }
+      // ... while the host keeps its own /root.
+      expect(existsSync(hostFile)).toBe(true);
+    } finally {
+      await execa('rm', ['-f', hostFile]);
+    }
   });
 
   it('lets nothing leave the lab: off-subnet destinations fail at once', async () => {
