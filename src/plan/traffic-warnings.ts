@@ -57,7 +57,28 @@ export function planTrafficWarnings(nodes: PlannedNode[], facts: ClusterFacts): 
     if (service.mode === 'replicated') warnings.push(...warnReplicated(service, own, touched, facts.nodes));
     warnings.push(...warnStopGrace(service, touched));
   }
+  if (warnings.length > 0 || tasks.length > 0) warnings.push(...warnSingleManager(drained, facts.nodes));
   return warnings;
+}
+
+/**
+ * One manager: while it is drained, upgraded or rebooted, Swarm orchestrates nothing. A task that
+ * stops elsewhere then (one its HEALTHCHECK failed, on a busy node) stays down until it is back:
+ * measured on the mesh lab, a well-behaved app was out for the whole of its manager's reboot.
+ */
+function warnSingleManager(drained: DrainedNode[], nodes: ClusterNodeFacts[]): TrafficWarning[] {
+  const managers = nodes.filter((n) => n.role === 'manager');
+  const only = managers.length === 1 ? managers[0] : undefined;
+  if (!only || !drained.some((d) => d.node.id === only.id)) return [];
+  return [
+    {
+      kind: 'single-manager',
+      service: '(swarm)',
+      nodes: [only.hostname],
+      problem: `the swarm has one manager (${only.hostname})`,
+      action: `while drydock maintains it (last), nothing replaces a task that stops elsewhere, e.g. one stopped as unhealthy, until ${only.hostname} is back; three managers keep orchestration up`,
+    },
+  ];
 }
 
 /** Nodes whose drain stage will run: not skipped whole, and not drained before the run. */

@@ -193,7 +193,7 @@ export interface Plan {
 
 /** One thing about a service that matters for its traffic while the plan drains a node. */
 export interface TrafficWarning {
-  kind: 'single-replica' | 'no-healthcheck' | 'short-stop-grace' | 'no-room';
+  kind: 'single-replica' | 'no-healthcheck' | 'short-stop-grace' | 'no-room' | 'single-manager';
   service: string;
   /** The drained nodes concerned (hostnames, in plan order). */
   nodes: string[];

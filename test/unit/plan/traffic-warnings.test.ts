@@ -273,3 +273,28 @@ describe('plan renderers: the traffic section', () => {
     );
   });
 });
+
+describe('planTrafficWarnings: one manager', () => {
+  it('says nothing replaces a failed task while the only manager is maintained', async () => {
+    const swarm = swarmOf(2);
+    deploy(swarm, 'web', ['w1', 'w2']);
+    const runbook = runbookFrom(`
+version: 1
+name: traffic
+stages:
+  - { kind: drain, name: drain, timeout: 2m }
+  - { kind: activate, name: rejoin }
+`);
+    const plan = planRollout(runbook, await readClusterFacts(swarm));
+    expect(plan.traffic?.filter((w) => w.kind === 'single-manager')).toEqual([
+      expect.objectContaining({
+        nodes: ['m1'],
+        problem: 'the swarm has one manager (m1)',
+        action: expect.stringMatching(/nothing replaces a task that stops elsewhere.*until m1 is back/),
+      }),
+    ]);
+    // Workers only: the manager keeps orchestrating, nothing to say.
+    const workers = await planFor(swarm, ['w1']);
+    expect(workers.traffic?.some((w) => w.kind === 'single-manager')).toBe(false);
+  });
+});
