@@ -48,6 +48,10 @@ describe('run: the plan traffic warnings, once before the first node', () => {
         message:
           'web-single has no HEALTHCHECK in the service spec: drydock can only wait for its replacement to be running, not ready to serve',
       }),
+      expect.objectContaining({
+        source: 'traffic',
+        message: expect.stringMatching(/^the swarm has one manager \(node1\): /),
+      }),
     ]);
   });
 
