@@ -229,7 +229,14 @@ describe('demo stack', () => {
   });
 
   it('runs the global agent on every node', async () => {
-    expect((await taskNodes('agent')).sort()).toEqual(lab.nodes.map((n) => n.name).sort());
+    // An earlier file may have drained and re-activated a node just before: its global task
+    // comes back a moment after the node does.
+    const all = lab.nodes.map((n) => n.name).sort();
+    const onNodes = async () => {
+      const nodes = (await taskNodes('agent')).sort();
+      return JSON.stringify(nodes) === JSON.stringify(all) ? nodes : undefined;
+    };
+    expect(await waitFor(onNodes, 60_000, { what: 'agent running on every node' })).toEqual(all);
   });
 });
 
