@@ -50,6 +50,15 @@ function threeNodes(): FakeSwarm {
   return swarm;
 }
 
+/** A run's journal as a crash would have left it: cut right after node2's scale-up. */
+async function journalCutAfterScaleUp() {
+  const swarm = threeNodes();
+  const first = await setup(swarm);
+  expect(await executePlan(first.options())).toBe('succeeded');
+  const cut = first.log.events.findIndex((e) => e.type === 'replicas');
+  return { swarm, progress: replayJournal(asJournal(first.log.events.slice(0, cut + 1))) };
+}
+
 function asJournal(events: RunEvent[]): JournalLine[] {
   return [{ ...TEST_JOURNAL_HEADER, seq: 0 }, ...events.map((e, i) => ({ ...e, seq: i + 1 }))];
 }
@@ -140,12 +149,7 @@ describe('moving tasks before the drain', () => {
   });
 
   it('a resume after a crash mid-move sets the journaled counts back before moving again', async () => {
-    const swarm = threeNodes();
-    const first = await setup(swarm);
-    expect(await executePlan(first.options())).toBe('succeeded');
-    // The journal as a crash would have left it: cut right after node2's scale-up.
-    const cut = first.log.events.findIndex((e) => e.type === 'replicas');
-    const progress = replayJournal(asJournal(first.log.events.slice(0, cut + 1)));
+    const { swarm, progress } = await journalCutAfterScaleUp();
     expect(progress.scaledByRun.node2?.map((s) => s.name)).toEqual(['api', 'web']);
     // …and the cluster as the crash left it: node2 paused, both services one up.
     swarm.node('node2').availability = 'pause';
@@ -158,11 +162,7 @@ describe('moving tasks before the drain', () => {
   });
 
   it('leaves a count someone else changed meanwhile as they set it', async () => {
-    const swarm = threeNodes();
-    const first = await setup(swarm);
-    expect(await executePlan(first.options())).toBe('succeeded');
-    const cut = first.log.events.findIndex((e) => e.type === 'replicas');
-    const progress = replayJournal(asJournal(first.log.events.slice(0, cut + 1)));
+    const { swarm, progress } = await journalCutAfterScaleUp();
     swarm.services.find((s) => s.name === 'web')!.replicas = 5; // the operator scaled it meanwhile
     const second = await setup(swarm);
     expect(await executePlan(second.options(progress))).toBe('succeeded');
