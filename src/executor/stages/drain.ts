@@ -136,7 +136,8 @@ async function waitUntilUnrouted(
       return { done: stale.length === 0, value: stale.join('; ') };
     },
     {
-      pollMs: 1000,
+      // Each round reads every node's IPVS over SSH: every 2 s is enough to catch the gossip settling.
+      pollMs: 2000,
       wake: waker.next,
       heartbeat: run.heartbeatFor(
         node,

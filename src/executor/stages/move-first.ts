@@ -220,7 +220,8 @@ export async function startReplacementsFirst(
         : { done: false, value: `replacements running, not yet routed to: ${unrouted.join('; ')}` };
     },
     {
-      pollMs: 1000,
+      // Each round reads every node's IPVS over SSH: not more often than every 2 s (Swarm events wake it sooner).
+      pollMs: 2000,
       wake: waker.next,
       heartbeat: run.heartbeatFor(
         node.name,
