@@ -13,7 +13,18 @@ import { tempDir, writeRunbook } from '../support/drydock-cli.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const dir = tempDir('drydock-mesh-traffic-');
 afterAll(async () => {
+  // Leave the lab as the other mesh files expect it: no HAProxy, no second app, web at 1 replica.
   await execa('bash', [join(ROOT, 'lab/mesh-haproxy.sh'), 'down'], { reject: false });
+  await execa('bash', [join(ROOT, 'lab/mesh-apps.sh'), 'down'], { reject: false });
+  // A halted run leaves its node drained and the lock held (as it should): undo both here.
+  const lab = readMeshLab();
+  const host = lab.nodes.find((n) => n.role === 'manager')!.dockerHost;
+  await execa('docker', ['-H', host, 'config', 'rm', 'drydock-lock'], { reject: false });
+  for (const n of lab.nodes) {
+    await execa('docker', ['-H', host, 'node', 'update', '--availability', 'active', n.name], {
+      reject: false,
+    });
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
