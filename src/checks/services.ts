@@ -21,9 +21,6 @@ const IN_PROGRESS = new Set(['updating', 'rollback_started']);
 const PAUSED = new Set(['paused', 'rollback_paused']);
 const FAILED = new Set(['failed', 'rejected']);
 
-// Shared with the planner's traffic warnings (pure), re-exported for the checks' callers.
-export { matchConstraint };
-
 const isRunning = (t: SwarmTask) => t.state === 'running' && t.desiredState === 'running';
 
 /** Swarm's own reason for tasks that should run and do not: ` (swarm: pending: no suitable node …)`. */

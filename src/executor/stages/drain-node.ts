@@ -5,7 +5,7 @@ import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../../transpo
 import type { EventWaker } from '../event-waker.js';
 
 /** Task states in which a task still occupies its node. */
-export const ACTIVE_TASK_STATES = new Set([
+const ACTIVE_TASK_STATES = new Set([
   'new',
   'pending',
   'assigned',
@@ -15,6 +15,11 @@ export const ACTIVE_TASK_STATES = new Set([
   'starting',
   'running',
 ]);
+
+/** A task meant to run that still occupies its node (any state from `new` to `running`). */
+export function isLiveTask(t: SwarmTask): boolean {
+  return t.desiredState === 'running' && ACTIVE_TASK_STATES.has(t.state);
+}
 
 export interface ConvergenceReport {
   /** Tasks still on the node that should have moved. */
@@ -203,7 +208,8 @@ export async function activateNode(
   return { ok: result.done, waitedMs: result.waitedMs, detail: result.value };
 }
 
-function waitClock(options: { clock: Clock; signal?: AbortSignal }) {
+/** The clock and cancel signal of a stage, as `waitUntil` takes them. */
+export function waitClock(options: { clock: Clock; signal?: AbortSignal }) {
   return {
     now: () => options.clock.now(),
     sleep: options.clock.sleep,

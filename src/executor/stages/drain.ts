@@ -5,11 +5,12 @@ import { waitUntil } from '../../shared/wait-until.js';
 import type { SwarmApi, SwarmTask } from '../../transport/types.js';
 import { EventWaker } from '../event-waker.js';
 import {
-  ACTIVE_TASK_STATES,
   type ConvergenceReport,
   describeConvergence,
   drainNode,
   findNode,
+  isLiveTask,
+  waitClock,
 } from './drain-node.js';
 import { nodesStillRoutingTo, restoreReplicas, startReplacementsFirst } from './move-first.js';
 import type { PlannedStageOf, StageContext, StageHandler } from './types.js';
@@ -102,7 +103,7 @@ async function restoreScaledFor(swarm: SwarmApi, node: string, run: StageContext
 
 function taskIpsOn(tasks: SwarmTask[], nodeId: string): string[] {
   return tasks
-    .filter((t) => t.nodeId === nodeId && t.desiredState === 'running' && ACTIVE_TASK_STATES.has(t.state))
+    .filter((t) => t.nodeId === nodeId && isLiveTask(t))
     .flatMap((t) => taskIps(t.ingressAddresses ?? t.addresses));
 }
 
@@ -121,15 +122,11 @@ async function waitUntilUnrouted(
 ): Promise<string | undefined> {
   if (leaving.length === 0) return undefined;
   const result = await waitUntil(
-    { now: () => run.clock.now(), sleep: run.clock.sleep, signal: run.cancelSignal },
+    waitClock({ clock: run.clock, signal: run.cancelSignal }),
     stage.timeoutMs,
     async () => {
       const [tasks, nodes] = await Promise.all([swarm.listTasks(), swarm.listNodes()]);
-      const reused = new Set(
-        tasks
-          .filter((t) => t.desiredState === 'running' && ACTIVE_TASK_STATES.has(t.state))
-          .flatMap((t) => taskIps(t.addresses)),
-      );
+      const reused = new Set(tasks.filter(isLiveTask).flatMap((t) => taskIps(t.addresses)));
       const gone = leaving.filter((ip) => !reused.has(ip));
       const ready = nodes.filter((n) => n.state === 'ready').map((n) => n.hostname);
       const stale = await nodesStillRoutingTo(run, ready, gone);

@@ -5,7 +5,7 @@ import { waitUntil } from '../../shared/wait-until.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../../transport/types.js';
 import type { EventWaker } from '../event-waker.js';
 import type { ScaledService } from '../events.js';
-import { ACTIVE_TASK_STATES, schedulerReasons } from './drain-node.js';
+import { isLiveTask, schedulerReasons, waitClock } from './drain-node.js';
 import type { PlannedStageOf, StageContext } from './types.js';
 
 /**
@@ -25,13 +25,7 @@ export function planReplacements(
   return services
     .filter((s) => s.mode === 'replicated' && s.replicas !== undefined)
     .map((s) => {
-      const onNode = tasks.filter(
-        (t) =>
-          t.serviceId === s.id &&
-          t.nodeId === nodeId &&
-          t.desiredState === 'running' &&
-          ACTIVE_TASK_STATES.has(t.state),
-      ).length;
+      const onNode = tasks.filter((t) => t.serviceId === s.id && t.nodeId === nodeId && isLiveTask(t)).length;
       return { id: s.id, name: s.name, from: s.replicas!, to: s.replicas! + onNode };
     })
     .filter((s) => s.to > s.from)
@@ -202,7 +196,7 @@ export async function startReplacementsFirst(
     );
   };
   const result = await waitUntil(
-    { now: () => run.clock.now(), sleep: run.clock.sleep, signal: run.cancelSignal },
+    waitClock({ clock: run.clock, signal: run.cancelSignal }),
     stage.moveTimeoutMs,
     async () => {
       const states = assessReplacements(pending, await swarm.listTasks(), target.id, before);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateServices, matchConstraint, servicesConvergedCheck } from '../../../src/checks/services.js';
+import { evaluateServices, servicesConvergedCheck } from '../../../src/checks/services.js';
+import { matchConstraint } from '../../../src/shared/match-constraint.js';
 import { makeCtx } from '../../support/check-context.js';
 import { FakeSwarm, node, service, task } from '../../support/fake-swarm.js';
 
