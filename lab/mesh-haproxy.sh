@@ -7,7 +7,7 @@
 # Reads the mesh lab's environment and state (DRYDOCK_MESH_DIR, DRYDOCK_MESH_NET, $DIR/state/nodes):
 #   frontend web          NET.1:18080 -> backend web          servers vm1..vmN at NET.(20+K):8080
 #   frontend web-graceful NET.1:18090 -> backend web-graceful servers vm1..vmN at NET.(20+K):8090
-# HTTP health checks every second (`check inter 1s fall 2 rise 2`); the runtime API (level admin) on
+# HTTP health checks every second (`check inter 1s fall 3 rise 2`, 2 s check timeout), retries on another server; the runtime API (level admin) on
 # $DIR/haproxy/admin.sock, e.g.  echo "set server web/vm2 state drain" | socat stdio unix-connect:SOCK
 # Config, pid and log live in $DIR/haproxy/. `up` is idempotent (it rewrites the config and reloads).
 set -euo pipefail
@@ -48,13 +48,19 @@ defaults
     log global
     option httplog
     option dontlognull
-    # a connection that fails is tried again, on another server when possible (HAProxy's usual set-up)
-    retries 3
-    option redispatch
-    timeout connect 2s
+    # A request that fails is tried again on another server (redispatch on every retry): when the
+    # connection fails, when the server closes it without a response, or when no response comes in
+    # 1 s. The apps here answer GETs in milliseconds, and the load gives up after 2 s, so a retry
+    # after 1 s still arrives in time. (Retrying on response-timeout is for idempotent requests.)
+    retries 2
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout
+    timeout connect 500ms
     timeout client 10s
-    timeout server 10s
-    timeout check 1s
+    timeout server 1s
+    # A health check may take 2 s and a server goes DOWN after 3 failed checks in a row: a busy
+    # moment on every server at once must not turn into 503s for all of them.
+    timeout check 2s
 EOF
     for app in $APPS; do
       IFS=: read -r name vport fport <<<"$app"
@@ -70,7 +76,7 @@ backend $name
     http-check expect status 200
 EOF
       for k in $(seq 1 "$n"); do
-        echo "    server vm$k $NET.$((20 + k)):$vport check inter 1s fall 2 rise 2"
+        echo "    server vm$k $NET.$((20 + k)):$vport check inter 1s fall 3 rise 2"
       done
     done
   } >"$HA/haproxy.cfg.new"

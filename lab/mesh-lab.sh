@@ -10,7 +10,7 @@
 # default route via NET.254
 # (nobody answers there, so nothing leaves the lab).
 #
-# Usage: mesh-lab.sh deps | up [--nodes N] | down | status [--json] | exec vmK -- CMD...
+# Usage: mesh-lab.sh deps | up [--nodes N] [--managers M] | down | status [--json] | exec vmK -- CMD...
 #        | fault NAME vmK [ARGS] | heal NAME vmK [ARGS] | reboot vmK | wait vmK [SECS]
 #        | apps up|down|status          (the traffic harness's two demo apps: lab/mesh-apps.sh)
 #   faults: ingress-rule [PORT] | ipvs-backend [PORT] | mesh-port [PORT] | peer | default-route
@@ -36,6 +36,17 @@ die() { log "ERROR: $*"; exit 1; }
 vm_ip() { echo "$NET.$((20 + $1))"; }
 dk() { docker -H "tcp://$(vm_ip "$1"):2375" "${@:2}"; }
 node_count() { cat "$DIR/state/nodes" 2>/dev/null || echo 0; }
+# vm1..vmM are managers (M: --managers, DRYDOCK_MESH_MANAGERS, default 1); the rest are workers.
+manager_count() { cat "$DIR/state/managers" 2>/dev/null || echo 1; }
+node_role() { if [ "$1" -le "$(manager_count)" ]; then echo manager; else echo worker; fi; }
+# the first manager whose engine answers (vm1 may be rebooting in a multi-manager lab)
+mgr() {
+  local k
+  for k in $(seq 1 "$(manager_count)"); do
+    curl -sf -m 2 "http://$(vm_ip "$k"):2375/_ping" >/dev/null 2>&1 && { echo "$k"; return 0; }
+  done
+  echo 1
+}
 vm_num() { # vm3 -> 3, validated against the lab's size
   [[ ${1:-} =~ ^vm([1-9])$ ]] || die "bad node name '${1:-}' (want vm1..vm$(node_count))"
   local k=${BASH_REMATCH[1]}
@@ -200,18 +211,18 @@ ensure_image() {
 
 swarm_state() { dk "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unreachable; }
 
-ensure_worker() { # wait for vmK, load the image, join the swarm
+ensure_worker() { # wait for vmK, load the image, join the swarm (as a manager when K <= managers)
   local k=$1 tok
   wait_vm "$k"; ensure_image "$k"
   if [ "$(swarm_state "$k")" != active ]; then
-    tok=$(dk 1 swarm join-token -q worker)
+    tok=$(dk 1 swarm join-token -q "$(node_role "$k")")
     dk "$k" swarm join --token "$tok" --advertise-addr "$(vm_ip "$k")" --listen-addr "$(vm_ip "$k"):2377" \
       "$(vm_ip 1):2377" >/dev/null
   fi
-  log "vm$k joined ($((SECONDS - T0))s)"
+  log "vm$k joined as $(node_role "$k") ($((SECONDS - T0))s)"
 }
 
-node_status() { dk 1 node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null | awk -v h="vm$1" '$1 == h { print $2 }'; }
+node_status() { dk "$(mgr)" node ls --format '{{.Hostname}} {{.Status}}' 2>/dev/null | awk -v h="vm$1" '$1 == h { print $2 }'; }
 
 # vmK fully back in the mesh: engine + ssh up, Ready in the swarm, and the web port answering on it
 # (after an engine restart the ingress DNAT/IPVS state takes a while to be re-programmed).
@@ -248,14 +259,23 @@ wait_peers_full() {
 web_answers() { [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://$(vm_ip "$1"):$WEB_PORT/")" = 200 ]; }
 
 cmd_up() {
-  local n=3
+  local n=3 m=${DRYDOCK_MESH_MANAGERS:-1}
   while [ $# -gt 0 ]; do
-    case "$1" in --nodes) n=$2; shift 2 ;; --nodes=*) n=${1#*=}; shift ;; *) die "up: unknown arg $1" ;; esac
+    case "$1" in
+      --nodes) n=$2; shift 2 ;; --nodes=*) n=${1#*=}; shift ;;
+      --managers) m=$2; shift 2 ;; --managers=*) m=${1#*=}; shift ;;
+      *) die "up: unknown arg $1" ;;
+    esac
   done
   [[ $n =~ ^[1-9]$ ]] || die "--nodes must be 1..9"
+  [[ $m =~ ^[1-9]$ ]] && [ "$m" -le "$n" ] || die "--managers must be 1..$n (the nodes)"
+  # a running lab keeps the roles it was built with: joining again would not change them
+  if [ "$(node_count)" -gt 0 ] && [ "$(manager_count)" != "$m" ]; then
+    die "the lab in $DIR runs with $(manager_count) manager(s); 'down' first to change that"
+  fi
   [ -s "$DIR/kernel/initrd.gz" ] || die "run '$0 deps' first"
   T0=$SECONDS
-  prepare_files "$n"; net_up "$n"
+  prepare_files "$n"; echo "$m" > "$DIR/state/managers"; net_up "$n"
   local k
   for k in $(seq 1 "$n"); do boot_vm "$k"; done
   log "qemu started for $n VMs; waiting for vm1"
@@ -317,8 +337,8 @@ cmd_status() {
   if [ "$json" = 1 ]; then
     local nodes=() faults=() f
     for k in $(seq 1 "$n"); do
-      local role=worker running=false pid=null
-      [ "$k" = 1 ] && role=manager
+      local role running=false pid=null
+      role=$(node_role "$k")
       qemu_alive "$k" && { running=true; pid=$(cat "$DIR/vm$k/qemu.pid"); }
       nodes+=("{\"name\":\"vm$k\",\"ip\":\"$(vm_ip "$k")\",\"role\":\"$role\",\"dockerHost\":\"tcp://$(vm_ip "$k"):2375\",\"sshPort\":22,\"pid\":$pid,\"running\":$running}")
     done
@@ -332,11 +352,11 @@ cmd_status() {
   [ "$n" -gt 0 ] || { echo "mesh lab is down ($DIR)"; return 0; }
   for k in $(seq 1 "$n"); do
     local st=stopped; qemu_alive "$k" && st="qemu pid $(cat "$DIR/vm$k/qemu.pid")"
-    printf 'vm%s  %-12s %-8s %s  docker=%s\n' "$k" "$(vm_ip "$k")" "$([ "$k" = 1 ] && echo manager || echo worker)" "$st" \
+    printf 'vm%s  %-12s %-8s %s  docker=%s\n' "$k" "$(vm_ip "$k")" "$(node_role "$k")" "$st" \
       "$(curl -sf -m 2 "http://$(vm_ip "$k"):2375/_ping" 2>/dev/null || echo down)"
   done
   cat "$DIR"/faults/* 2>/dev/null | sed 's/^/fault: /' || true
-  timeout 10 docker -H "tcp://$(vm_ip 1):2375" node ls 2>/dev/null || true
+  timeout 10 docker -H "tcp://$(vm_ip "$(mgr)"):2375" node ls 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- exec
