@@ -38,9 +38,10 @@ export const runDrainStage: StageHandler<'drain'> = async (stage, node, run) => 
   try {
     const engine = await run.cluster.engineOf(node.name).catch(() => undefined);
     // The addresses the mesh routes to on this node now: none may be routed to once it is drained.
-    const leaving = taskIpsOn(await swarm.listTasks(), target.id);
+    const tasks = await swarm.listTasks();
+    const leaving = taskIpsOn(tasks, target.id);
     if (stage.moveFirst && target.availability !== 'drain') {
-      await startReplacementsFirst(swarm, target, stage, node, run, waker);
+      await startReplacementsFirst(swarm, target, tasks, stage, node, run, waker);
       // Pausing it moved the node's version on.
       target = await findNode(swarm, node.name);
     }

@@ -159,12 +159,13 @@ export async function restoreReplicas(
 export async function startReplacementsFirst(
   swarm: SwarmApi,
   target: SwarmNode,
+  tasks: SwarmTask[],
   stage: PlannedStageOf<'drain'>,
   node: PlannedNode,
   run: StageContext,
   waker: EventWaker,
 ): Promise<ScaledService[]> {
-  const [services, tasks] = await Promise.all([swarm.listServices(), swarm.listTasks()]);
+  const services = await swarm.listServices();
   const planned = planReplacements(services, tasks, target.id);
   if (planned.length === 0) return [];
   await swarm.setNodeAvailability(target.id, target.version, 'pause');

@@ -205,6 +205,43 @@ describe('ingress-mesh', () => {
     expect(results[1]?.message).toBe('mesh ok: 1 ingress port(s) programmed after waiting 2s');
   });
 
+  it('re-reads only the node in scope (and a node whose read failed) while it waits', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2'), node('node3')];
+    swarm.services = [ingressSvc];
+    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
+    const good = facts('x', { dockerIngressRules: rules, ipvs });
+    const reads: string[] = [];
+    let node3Reads = 0;
+    let node1Reads = 0;
+    const results = await ingressMeshCheck.run(
+      makeCtx({
+        swarm,
+        scope: ['node1'],
+        factsOf: async (n, read) => {
+          reads.push(`${n}${read?.fresh ? ' fresh' : ''}`);
+          // node1 (in scope) is back on its third read; node3 fails its first read only.
+          if (n === 'node1') return { ...(node1Reads++ < 2 ? { ...good, ipvs: '' } : good), node: n };
+          if (n === 'node3' && node3Reads++ === 0) throw new Error('ssh: connection reset');
+          return { ...good, node: n };
+        },
+      }),
+      { timeoutMs: 60_000 },
+    );
+    expect(results.map((r) => [r.node, r.status])).toEqual([['node1', 'pass']]);
+    expect(reads).toEqual([
+      'node1',
+      'node2',
+      'node3',
+      'node1 fresh',
+      'node2',
+      'node3 fresh',
+      'node1 fresh',
+      'node2',
+      'node3',
+    ]);
+  });
+
   it('parses ipvsadm -Ln', () => {
     expect(parseIpvs(ipvs)).toEqual([{ service: 'FWM 256 rr', backends: ['10.0.0.5:0'] }]);
   });
