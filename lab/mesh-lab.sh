@@ -170,6 +170,28 @@ boot_vm() {
     -pidfile "$d/qemu.pid.tmp" -daemonize
   # qemu deletes its own pidfile on exit; keep our copy
   mv "$d/qemu.pid.tmp" "$d/qemu.pid" 2>/dev/null || cp "$d/qemu.pid.tmp" "$d/qemu.pid"
+  cpu_group_join "$k" "$(cat "$d/qemu.pid")"
+}
+
+# One CPU group per VM, equal weights: the host's cores are shared per VM, not per thread. A VM
+# that boots or starts an engine runs many host threads at once (its vCPU, and the 9p and I/O
+# workers serving its root fs); shared per thread, they took most of the 2 cores here and the
+# other VMs' vCPUs starved, so requests to healthy VMs timed out. Real VMs have their own CPUs.
+# The group's name carries the bridge, so a scratch lab beside the suite's has its own.
+cpu_group() { echo "drydock-mesh-$BR-vm$1"; }
+cpu_group_join() {
+  local k=$1 pid=$2 g; g=$(cpu_group "$k")
+  if [ -w /sys/fs/cgroup/cpu ] && [ -f /sys/fs/cgroup/cpu/cpu.shares ]; then # cgroup v1
+    mkdir -p "/sys/fs/cgroup/cpu/$g" && echo 1024 >"/sys/fs/cgroup/cpu/$g/cpu.shares" &&
+      echo "$pid" >"/sys/fs/cgroup/cpu/$g/cgroup.procs" && return 0
+  elif grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null; then # cgroup v2
+    mkdir -p "/sys/fs/cgroup/$g" && echo "$pid" >"/sys/fs/cgroup/$g/cgroup.procs" && return 0
+  fi
+  log "vm$k: no CPU cgroup here; the VMs share the host's CPUs per thread"
+}
+cpu_group_remove() {
+  local g; g=$(cpu_group "$1")
+  rmdir "/sys/fs/cgroup/cpu/$g" 2>/dev/null || rmdir "/sys/fs/cgroup/$g" 2>/dev/null || true
 }
 
 # A VM is "ready" when dockerd answers on tcp and sshd accepts our key with strict host checking.
@@ -321,6 +343,7 @@ cmd_down() {
       for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
       kill -0 "$p" 2>/dev/null && kill -9 "$p"
     fi
+    cpu_group_remove "$k"
     ip link del "$TAP$k" 2>/dev/null || true
   done
   iptables -D FORWARD -i "$BR" -o "$BR" -j ACCEPT 2>/dev/null || true
