@@ -6,7 +6,10 @@
 #   web           busybox httpd on :8080; dies at once on SIGTERM (the worst case). `up` sets it to
 #                 2 replicas, at most 1 per node; `down` puts it back to the lab's default (1 replica).
 #   web-graceful  busybox httpd on :8090 behind a shell that traps SIGTERM and keeps serving for 4 s
-#                 before it exits; a Docker HEALTHCHECK (an HTTP GET through busybox nc, every 5 s, 10 s timeout: each probe is a runc exec, slow on TCG);
+#                 before it exits; a Docker HEALTHCHECK (an HTTP GET through busybox nc, every 10 s, 30 s
+#                 timeout: each probe is a runc exec, and on the emulated VMs a busy moment (an SSH login,
+#                 an engine starting elsewhere) made 10 s probes time out three times in a row, so Swarm
+#                 stopped healthy tasks);
 #                 --stop-grace-period 10s; 2 replicas, at most 1 per node.
 # Both are published in ingress mode, so every VM answers on both ports. `up` returns when both
 # services have converged and both ports answer on every VM.
@@ -60,7 +63,7 @@ cmd_up() {
   if ! dk service inspect web-graceful >/dev/null 2>&1; then
     dk service create --detach --name web-graceful --replicas "$n" --replicas-max-per-node 1 --network mesh \
       --publish published=8090,target=8090 --init --stop-grace-period 10s --no-resolve-image \
-      --health-cmd "$HEALTH_CMD" --health-interval 5s --health-timeout 10s --health-retries 3 --health-start-period 10s \
+      --health-cmd "$HEALTH_CMD" --health-interval 10s --health-timeout 30s --health-retries 3 --health-start-period 30s \
       "$IMAGE" sh -c "$GRACEFUL_CMD" >/dev/null
   fi
   wait_ready

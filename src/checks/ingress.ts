@@ -372,10 +372,30 @@ async function readMesh(
     results.push(
       problems.length === 0
         ? result('pass', `mesh ok: ${ports.length} ingress port(s) programmed`, { node, evidence: full })
-        : result('fail', problems.join('; '), { node, evidence: full }),
+        : result('fail', problems.join('; '), {
+            node,
+            evidence: full,
+            ...(f.ingressSbox ? {} : { hint: noIngressSandboxHint(node) }),
+          }),
     );
   }
   return { results, settled: !results.some((r) => r.status === 'fail') };
+}
+
+/**
+ * The engine runs, ingress services exist, and it never built its ingress sandbox. Seen on the mesh
+ * lab after an engine restart of a drained manager (Docker 20.10): the restarted engine found the
+ * old ingress vxlan link still there, and its log says "Failed creating ingress network: … error
+ * creating vxlan interface: file exists" (moby/libnetwork#1765). A second restart does not help;
+ * removing the leftovers with the engine stopped does, and so does a reboot.
+ */
+function noIngressSandboxHint(node: string): string {
+  return (
+    `the engine on ${node} did not build its ingress sandbox; if its log says "Failed creating ingress network … ` +
+    'error creating vxlan interface: file exists" (moby/libnetwork#1765), stop the engine, delete the leftover ' +
+    'vx-* links (`ip -br link show type vxlan`) and /var/run/docker/netns/*, and start it again (a reboot also ' +
+    'clears them); then resume'
+  );
 }
 
 export const ingressMeshCheck: CheckDefinition<'ingress-mesh'> = {

@@ -26,6 +26,8 @@ export interface CheckResult {
   message: string;
   /** Machine-readable evidence: the offending route, the missing peer, the failing port. */
   evidence?: unknown;
+  /** What usually fixes it: set by a check that recognises a known failure by its signature. */
+  hint?: string;
   durationMs: number;
   /** Set on the row that states a node's cause and on the rows skipped or explained by it. */
   cause?: NodeCause;

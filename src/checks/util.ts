@@ -11,13 +11,14 @@ export function resultFor(check: CheckName, ctx: Pick<CheckContext, 'now'>, star
   return (
     status: CheckStatus,
     message: string,
-    extra: { node?: string; evidence?: unknown } = {},
+    extra: { node?: string; evidence?: unknown; hint?: string } = {},
   ): CheckResult => ({
     check,
     ...(extra.node === undefined ? {} : { node: extra.node }),
     status,
     message,
     ...(extra.evidence === undefined ? {} : { evidence: extra.evidence }),
+    ...(extra.hint === undefined ? {} : { hint: extra.hint }),
     durationMs: Math.max(0, ctx.now() - startedAt),
   });
 }

@@ -76,8 +76,9 @@ export function renderCheckTable(results: CheckResult[], options: CheckReportOpt
   const indent = ' '.repeat(widths.reduce((sum, w) => sum + w + 2, 0));
   const withEvidence = (r: CheckResult) => {
     const text = line(cells(r));
-    if ((r.status !== 'fail' && r.status !== 'warn') || r.evidence === undefined) return text;
-    return `${text}\n${indent}evidence: ${formatEvidence(r.evidence)}`;
+    if (r.status !== 'fail' && r.status !== 'warn') return text;
+    const evidence = r.evidence === undefined ? '' : `\n${indent}evidence: ${formatEvidence(r.evidence)}`;
+    return `${text}${evidence}${r.hint ? `\n${indent}fix: ${r.hint}` : ''}`;
   };
   const counts = countStatuses(results);
   const took = options.durationMs === undefined ? '' : ` in ${(options.durationMs / 1000).toFixed(1)}s`;

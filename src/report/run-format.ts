@@ -87,6 +87,7 @@ export function formatHaltReport(report: HaltReport): string[] {
       lines.push(`  ${describeCheck(check)}`);
       const evidence = formatEvidence(check.evidence);
       if (evidence) lines.push(`    evidence: ${evidence}`);
+      if (check.hint) lines.push(`    fix: ${check.hint}`);
     }
   }
   lines.push('nodes:');

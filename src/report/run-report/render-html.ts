@@ -60,7 +60,7 @@ function renderBanner(model: RunModel): string {
     ? `<h3>Failed checks</h3><ul>${halt.failedChecks
         .map(
           (c) =>
-            `<li>${esc(describeCheck(c))}${c.evidence !== undefined ? `<pre class="evidence">${esc(formatEvidence(c.evidence))}</pre>` : ''}</li>`,
+            `<li>${esc(describeCheck(c))}${c.evidence !== undefined ? `<pre class="evidence">${esc(formatEvidence(c.evidence))}</pre>` : ''}${c.hint ? `<p class="fix">Fix: ${esc(c.hint)}</p>` : ''}</li>`,
         )
         .join('')}</ul>`
     : '';

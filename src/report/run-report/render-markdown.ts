@@ -28,7 +28,10 @@ export function renderRunMarkdown(model: RunModel, options: { htmlLink?: string 
         `- Command: \`${halt.command.command}\` → ${halt.command.timedOut ? 'timed out' : `exit ${halt.command.exitCode ?? 'none'}`}`,
       );
     }
-    for (const c of halt.failedChecks) out.push(`- Failed check: ${describeCheck(c)}`);
+    for (const c of halt.failedChecks) {
+      out.push(`- Failed check: ${describeCheck(c)}`);
+      if (c.hint) out.push(`  - Fix: ${c.hint}`);
+    }
     if (halt.lastOutput.length) out.push('', '```', ...halt.lastOutput.slice(-10), '```');
   }
   if (model.resumeCommand) out.push('', `Resume with: \`${model.resumeCommand}\``);

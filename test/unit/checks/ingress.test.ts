@@ -205,6 +205,25 @@ describe('ingress-mesh', () => {
     expect(results[1]?.message).toBe('mesh ok: 1 ingress port(s) programmed after waiting 2s');
   });
 
+  it('recognises an engine that never built its ingress sandbox and says how to fix it', async () => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = [node('node1'), node('node2')];
+    swarm.services = [ingressSvc];
+    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
+    const good = facts('x', { dockerIngressRules: rules, ipvs });
+    const broken = { ...good, ingressSbox: false, dockerIngressRules: ['-N DOCKER-INGRESS'], ipvs: null };
+    const results = await ingressMeshCheck.run(
+      makeCtx({ swarm, factsOf: async (n) => ({ ...(n === 'node2' ? broken : good), node: n }) }),
+      { timeoutMs: 5000 },
+    );
+    expect(results[0]).toMatchObject({ node: 'node1', status: 'pass' });
+    expect(results[0]?.hint).toBeUndefined();
+    expect(results[1]).toMatchObject({ node: 'node2', status: 'fail' });
+    expect(results[1]?.message).toMatch(/^ingress_sbox missing; DOCKER-INGRESS lacks 8080\/tcp/);
+    expect(results[1]?.hint).toMatch(/engine on node2 did not build its ingress sandbox/);
+    expect(results[1]?.hint).toContain('moby/libnetwork#1765');
+  });
+
   it('re-reads only the node in scope (and a node whose read failed) while it waits', async () => {
     const swarm = new FakeSwarm();
     swarm.nodes = [node('node1'), node('node2'), node('node3')];

@@ -45,6 +45,24 @@ const withCause: CheckResult[] = [
 ];
 
 describe('check table', () => {
+  it("prints a failure's fix under its evidence, when the check knows one", () => {
+    const text = renderCheckTable([
+      {
+        check: 'ingress-mesh',
+        node: 'node2',
+        status: 'fail',
+        message: 'ingress_sbox missing',
+        hint: 'restart the engine without its leftovers',
+        durationMs: 1,
+      },
+    ]);
+    expect(text.split('\n').slice(0, 3)).toEqual([
+      'STATUS  CHECK         NODE   MESSAGE',
+      'FAIL    ingress-mesh  node2  ingress_sbox missing',
+      '                             fix: restart the engine without its leftovers',
+    ]);
+  });
+
   it('groups by node, cluster-wide rows first, failures first in a group, summarizes', () => {
     expect(renderCheckTable(results, { durationMs: 1234 })).toBe(
       [

@@ -19,4 +19,29 @@ describe('formatHaltReport', () => {
     expect(formatHaltReport(report('', 'pre-flight'))[0]).toBe('HALT  run r-1 stopped at pre-flight');
     expect(formatWhere(null, null)).toBe('');
   });
+
+  it('gives a failed check its evidence and, when the check knows one, its fix', () => {
+    const lines = formatHaltReport({
+      ...report('node2', 'engine-back'),
+      failedChecks: [
+        {
+          check: 'ingress-mesh',
+          node: 'node2',
+          status: 'fail',
+          message: 'ingress_sbox missing',
+          evidence: { missingRules: ['8080/tcp (web)'] },
+          hint: 'stop the engine, delete the leftover vx-* links',
+          durationMs: 1000,
+        },
+        { check: 'ip-route', node: 'node2', status: 'fail', message: 'no default route', durationMs: 5 },
+      ],
+    });
+    const at = lines.indexOf('failed checks:');
+    expect(lines.slice(at + 1, at + 5)).toEqual([
+      '  FAIL ingress-mesh node2: ingress_sbox missing (1s)',
+      '    evidence: {"missingRules":["8080/tcp (web)"]}',
+      '    fix: stop the engine, delete the leftover vx-* links',
+      '  FAIL ip-route node2: no default route (5ms)',
+    ]);
+  });
 });
