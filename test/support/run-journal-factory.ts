@@ -156,6 +156,7 @@ export function maintainNode(r: JournalRecorder, plan: Plan, node: string, failA
         status: 'fail',
         message: `${node} is down`,
         evidence: { state: 'down' },
+        hint: `power ${node} on, then resume`,
         durationMs: 100,
       };
       r.emit({ type: 'checks', node, stage: stage.name, results: [failedCheck] });

@@ -199,6 +199,7 @@ pre { background: #f4f5f8; padding: 8px; overflow: auto; max-height: 320px; whit
 .outcome-refused { background: #eef0f7; border-color: #56607a; }
 .what { font-size: 16px; margin: 4px 0 10px; }
 .next { font-size: 15px; } .next code { background: #fff; padding: 2px 6px; border: 1px solid #ccd; }
+.fix { margin: 4px 0 8px; font-weight: 600; }
 table.kv th { text-align: left; padding-right: 14px; color: #556; font-weight: 600; vertical-align: top; }
 table.facts td, table.facts th { padding: 2px 12px 2px 0; text-align: left; } tr.changed td { font-weight: 600; }
 .legend { color: #556; font-size: 12px; } .key { display: inline-block; width: 12px; height: 10px; margin-left: 8px; }

@@ -49,6 +49,7 @@ describe('run report from recorded journals', () => {
     expect(banner).toContain('exit 100');
     expect(banner).toContain('E: Could not get lock /var/lib/dpkg/lock-frontend');
     expect(banner).toContain('&quot;state&quot;: &quot;down&quot;');
+    expect(banner).toContain('<p class="fix">Fix: power node2 on, then resume</p>');
     expect(banner).toContain('<code class="resume">drydock resume 20240501-120000-abcd</code>');
     expect(html).toContain('class="marker halt-marker"');
     expect(model.nodes.find((n) => n.name === 'node2')).toMatchObject({
@@ -58,6 +59,7 @@ describe('run report from recorded journals', () => {
     expect(model.nodes.find((n) => n.name === 'node3')?.state).toBe('not started');
     const md = renderRunMarkdown(model, { htmlLink: 'run.html' });
     expect(md).toContain('**Halted on node2 at stage patch');
+    expect(md).toContain('  - Fix: power node2 on, then resume');
     expect(md).toContain('Resume with: `drydock resume 20240501-120000-abcd`');
     expect(md).toContain('[run.html](run.html)');
   });
