@@ -41,7 +41,7 @@ export async function waitUntil<T>(
   let lastBeatAt = startedAt;
   for (;;) {
     // The attempt's adapter calls (a Docker request to a frozen engine) end with the wait.
-    const result = await withDeadline(timeoutMs - (ctx.now() - startedAt), attempt);
+    const result = await withDeadline(timeoutMs - (ctx.now() - startedAt), attempt, ctx.signal);
     const waitedMs = ctx.now() - startedAt;
     if (result.done || waitedMs >= timeoutMs || ctx.signal?.aborted) {
       return { value: result.value, done: result.done, waitedMs };

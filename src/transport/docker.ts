@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import { ConnectionError, EngineNotAnsweringError } from '../errors.js';
-import { timeLeft } from '../shared/deadline.js';
+import { timeLeft, waitSignal } from '../shared/deadline.js';
 import { explainTlsFailure, readTlsFile } from './docker-endpoint.js';
 import { type Json, mapEvent, mapInfo, mapNetwork, mapNode, mapService, mapTask } from './docker-mapping.js';
 import type {
@@ -221,6 +221,11 @@ class DockerSwarmApi implements SwarmApi {
     );
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), budgetMs);
+    // A cancelled wait (the operator's second Ctrl-C) ends its request at once.
+    const cancel = waitSignal();
+    const onCancel = () => controller.abort();
+    cancel?.addEventListener('abort', onCancel, { once: true });
+    if (cancel?.aborted) controller.abort();
     const started = Date.now();
     const expired = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(new Error('deadline passed')), { once: true });
@@ -229,6 +234,7 @@ class DockerSwarmApi implements SwarmApi {
     try {
       return await Promise.race([run(controller.signal), expired]);
     } catch (error) {
+      if (cancel?.aborted) throw new Error(`${what} on ${this.endpoint}: cancelled`, { cause: error });
       if (controller.signal.aborted) {
         const who = scope === 'cluster' ? `manager ${this.node()}` : this.node();
         throw new EngineNotAnsweringError(who, `${what} on ${this.endpoint}`, Date.now() - started, {
@@ -239,6 +245,7 @@ class DockerSwarmApi implements SwarmApi {
       throw toConnectionError(error, `${what} on ${this.endpoint}`);
     } finally {
       clearTimeout(timer);
+      cancel?.removeEventListener('abort', onCancel);
       controller.abort();
     }
   }
