@@ -39,11 +39,12 @@ node_count() { cat "$DIR/state/nodes" 2>/dev/null || echo 0; }
 # vm1..vmM are managers (M: --managers, DRYDOCK_MESH_MANAGERS, default 1); the rest are workers.
 manager_count() { cat "$DIR/state/managers" 2>/dev/null || echo 1; }
 node_role() { if [ "$1" -le "$(manager_count)" ]; then echo manager; else echo worker; fi; }
+engine_answers() { curl -sf -m "${2:-2}" "http://$(vm_ip "$1"):2375/_ping" >/dev/null 2>&1; }
 # the first manager whose engine answers (vm1 may be rebooting in a multi-manager lab)
 mgr() {
   local k
   for k in $(seq 1 "$(manager_count)"); do
-    curl -sf -m 2 "http://$(vm_ip "$k"):2375/_ping" >/dev/null 2>&1 && { echo "$k"; return 0; }
+    engine_answers "$k" && { echo "$k"; return 0; }
   done
   echo 1
 }
@@ -196,7 +197,7 @@ cpu_group_remove() {
 
 # A VM is "ready" when dockerd answers on tcp and sshd accepts our key with strict host checking.
 vm_ready() {
-  curl -sf -m 3 "http://$(vm_ip "$1"):2375/_ping" >/dev/null 2>&1 && vssh "$1" true >/dev/null 2>&1
+  engine_answers "$1" 3 && vssh "$1" true >/dev/null 2>&1
 }
 wait_vm() {
   local k=$1 t0=$SECONDS limit=${2:-$BOOT_TIMEOUT}
@@ -233,7 +234,7 @@ ensure_image() {
 
 swarm_state() { dk "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unreachable; }
 
-ensure_worker() { # wait for vmK, load the image, join the swarm (as a manager when K <= managers)
+ensure_joined() { # wait for vmK, load the image, join the swarm (as a manager when K <= managers)
   local k=$1 tok
   wait_vm "$k"; ensure_image "$k"
   if [ "$(swarm_state "$k")" != active ]; then
@@ -315,8 +316,8 @@ cmd_up() {
       --init --stop-grace-period 1s --no-resolve-image "$IMAGE" httpd -f -p 8080 -h /www >/dev/null
   fi
   local pids=()
-  for k in $(seq 2 "$n"); do ensure_worker "$k" & pids+=($!); done
-  for k in "${pids[@]}"; do wait "$k" || die "a worker failed to join"; done
+  for k in $(seq 2 "$n"); do ensure_joined "$k" & pids+=($!); done
+  for k in "${pids[@]}"; do wait "$k" || die "a VM failed to join"; done
   local t=$SECONDS
   until [ "$(dk 1 node ls --format '{{.Status}}' | grep -c Ready)" -ge "$n" ]; do
     [ $((SECONDS - t)) -lt 300 ] || die "swarm nodes not Ready after 300s"; sleep 2

@@ -108,6 +108,14 @@ describe('ingress-mesh', () => {
   ];
   const ipvs =
     'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nFWM  256 rr\n  -> 10.0.0.5:0                   Masq    1      0          0\n';
+  /** A swarm of `count` nodes running web on node1, and facts of a fully programmed mesh. */
+  const programmedMesh = (count: number) => {
+    const swarm = new FakeSwarm();
+    swarm.nodes = Array.from({ length: count }, (_, i) => node(`node${i + 1}`));
+    swarm.services = [ingressSvc];
+    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
+    return { swarm, good: facts('x', { dockerIngressRules: rules, ipvs }) };
+  };
 
   it('is not-applicable with host-mode publishing only', async () => {
     const swarm = new FakeSwarm();
@@ -137,11 +145,7 @@ describe('ingress-mesh', () => {
   });
 
   it('passes a programmed mesh and fails a missing rule, missing backends and a changed iptables backend', async () => {
-    const swarm = new FakeSwarm();
-    swarm.nodes = [node('node1'), node('node2'), node('node3')];
-    swarm.services = [ingressSvc];
-    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
-    const good = facts('x', { dockerIngressRules: rules, ipvs });
+    const { swarm, good } = programmedMesh(3);
     const perNode = {
       node1: good,
       node2: { ...good, dockerIngressRules: rules.filter((r) => !r.includes('8080')) },
@@ -174,11 +178,7 @@ describe('ingress-mesh', () => {
   });
 
   it('waits while an engine re-programs the mesh (fresh facts each poll) and passes once it is back', async () => {
-    const swarm = new FakeSwarm();
-    swarm.nodes = [node('node1'), node('node2')];
-    swarm.services = [ingressSvc];
-    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
-    const good = facts('x', { dockerIngressRules: rules, ipvs });
+    const { swarm, good } = programmedMesh(2);
     // node2's engine just restarted: no rule, then the rule without backends, then all of it.
     const node2 = [
       { ...good, dockerIngressRules: ['-N DOCKER-INGRESS'], ipvs: '' },
@@ -206,11 +206,7 @@ describe('ingress-mesh', () => {
   });
 
   it('recognises an engine that never built its ingress sandbox and says how to fix it', async () => {
-    const swarm = new FakeSwarm();
-    swarm.nodes = [node('node1'), node('node2')];
-    swarm.services = [ingressSvc];
-    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
-    const good = facts('x', { dockerIngressRules: rules, ipvs });
+    const { swarm, good } = programmedMesh(2);
     const broken = { ...good, ingressSbox: false, dockerIngressRules: ['-N DOCKER-INGRESS'], ipvs: null };
     const results = await ingressMeshCheck.run(
       makeCtx({ swarm, factsOf: async (n) => ({ ...(n === 'node2' ? broken : good), node: n }) }),
@@ -225,11 +221,7 @@ describe('ingress-mesh', () => {
   });
 
   it('re-reads only the node in scope (and a node whose read failed) while it waits', async () => {
-    const swarm = new FakeSwarm();
-    swarm.nodes = [node('node1'), node('node2'), node('node3')];
-    swarm.services = [ingressSvc];
-    swarm.tasks = [task(ingressSvc, swarm.nodes[0]!)];
-    const good = facts('x', { dockerIngressRules: rules, ipvs });
+    const { swarm, good } = programmedMesh(3);
     const reads: string[] = [];
     let node3Reads = 0;
     let node1Reads = 0;
