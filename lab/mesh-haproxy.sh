@@ -7,7 +7,8 @@
 # Reads the mesh lab's environment and state (DRYDOCK_MESH_DIR, DRYDOCK_MESH_NET, $DIR/state/nodes):
 #   frontend web          NET.1:18080 -> backend web          servers vm1..vmN at NET.(20+K):8080
 #   frontend web-graceful NET.1:18090 -> backend web-graceful servers vm1..vmN at NET.(20+K):8090
-# HTTP health checks every second (`check inter 1s fall 3 rise 2`, 2 s check timeout), retries on another server; the runtime API (level admin) on
+# HTTP health checks every second (`check inter 1s fall 3 rise 2`, 2 s check timeout), a failed or
+# slow request retried on another server; the runtime API (level admin) on
 # $DIR/haproxy/admin.sock, e.g.  echo "set server web/vm2 state drain" | socat stdio unix-connect:SOCK
 # Config, pid and log live in $DIR/haproxy/. `up` is idempotent (it rewrites the config and reloads).
 set -euo pipefail
