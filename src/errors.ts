@@ -131,6 +131,15 @@ export class EngineNotAnsweringError extends DrydockError {
   }
 }
 
+/**
+ * The operator cancelled (a second Ctrl-C, SIGTERM) while a request was in flight: it was ended
+ * on purpose, not by a fault of the node. The run then stops as interrupted.
+ */
+export class CancelledError extends DrydockError {
+  readonly code = 'DRYDOCK_CANCELLED';
+  readonly exitCode = ExitCode.interrupted;
+}
+
 /** How a run stopped early: on a failure, at a safe point after a signal, or before changing anything. */
 export type HaltKind = 'halted' | 'interrupted' | 'refused';
 

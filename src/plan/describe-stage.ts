@@ -18,7 +18,7 @@ const stageDescribers: StageDescribers = {
       : [
           ...(stage.moveFirst
             ? [
-                `move first: pause, scale services up by their tasks on the node, wait up to ${formatDuration(stage.moveTimeoutMs)} for the replacements (running, healthy, ingress backends everywhere)`,
+                `move first: pause, scale services up by their tasks on the node, wait up to ${formatDuration(stage.moveTimeoutMs)} for the replacements (running, healthy, ingress backends everywhere; while they are still starting, up to the drain's timeout)`,
               ]
             : []),
           `set availability=drain, wait up to ${formatDuration(stage.timeoutMs)} for tasks to move${stage.moveFirst ? ', scale back' : ''}`,

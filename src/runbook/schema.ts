@@ -212,7 +212,9 @@ export const rawDrainStage = z
       ),
     moveTimeout: rawDuration
       .default('3m')
-      .describe('How long to wait for the replacements to run before falling back to a plain drain.'),
+      .describe(
+        "How long to wait for the replacements to run before falling back to a plain drain; replacements still starting then (placed, not yet running or healthy) are given up to the drain's timeout.",
+      ),
   })
   .describe('Set the node to drain and wait until its tasks have moved and services are at full count.');
 

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { inspect } from 'node:util';
 import Docker from 'dockerode';
-import { ConnectionError, EngineNotAnsweringError } from '../errors.js';
+import { CancelledError, ConnectionError, EngineNotAnsweringError } from '../errors.js';
 import { timeLeft, waitSignal } from '../shared/deadline.js';
 import { explainTlsFailure, readTlsFile } from './docker-endpoint.js';
 import { type Json, mapEvent, mapInfo, mapNetwork, mapNode, mapService, mapTask } from './docker-mapping.js';
@@ -234,7 +234,8 @@ class DockerSwarmApi implements SwarmApi {
     try {
       return await Promise.race([run(controller.signal), expired]);
     } catch (error) {
-      if (cancel?.aborted) throw new Error(`${what} on ${this.endpoint}: cancelled`, { cause: error });
+      if (cancel?.aborted)
+        throw new CancelledError(`${what} on ${this.endpoint}: cancelled`, { cause: error });
       if (controller.signal.aborted) {
         const who = scope === 'cluster' ? `manager ${this.node()}` : this.node();
         throw new EngineNotAnsweringError(who, `${what} on ${this.endpoint}`, Date.now() - started, {

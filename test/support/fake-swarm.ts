@@ -117,6 +117,8 @@ export class FakeSwarm implements SwarmApi {
   stuckDrain = false;
   /** Scaling up cannot place a task (as with max replicas per node): it stays pending. */
   unplaceable = false;
+  /** Scaled-up tasks sit in `starting` for this many task listings (a slow HEALTHCHECK), then run. */
+  startingForReads = 0;
   /** Availability changes, as `drain node2`. */
   calls: string[] = [];
   /** Services given a forced update. */
@@ -186,6 +188,9 @@ export class FakeSwarm implements SwarmApi {
   }
   async listTasks(filter: { service?: string; node?: string; desiredState?: string } = {}) {
     this.check();
+    if (this.startingForReads > 0 && --this.startingForReads === 0) {
+      for (const t of this.tasks.filter((x) => x.state === 'starting')) t.state = 'running';
+    }
     return structuredClone(
       this.tasks.filter(
         (t) =>
@@ -214,7 +219,7 @@ export class FakeSwarm implements SwarmApi {
         this.tasks.push({ ...task({ id }, { id: '' }), nodeId: undefined, state: 'pending', error: why });
         continue;
       }
-      this.tasks.push(task({ id }, target));
+      this.tasks.push(task({ id }, target, this.startingForReads > 0 ? { state: 'starting' } : {}));
     }
     while (live().length > replicas) {
       const victim = live().at(-1)!;

@@ -38,6 +38,8 @@ export interface ReplacementState {
   running: SwarmTask[] | undefined;
   /** Swarm cannot place them (`no suitable node …`): waiting is pointless. */
   unplaceable: string | undefined;
+  /** Some are placed and on their way (`preparing`, `starting` until a HEALTHCHECK passes). */
+  starting: boolean;
   /** What is still missing, for the heartbeat. */
   missing: string;
 }
@@ -69,10 +71,12 @@ export function assessReplacements(
         /no suitable node/i.test(`${t.error ?? ''} ${t.message ?? ''}`),
     );
     const stuck = stuckTask ? `pending: ${stuckTask.error || stuckTask.message}` : undefined;
+    const short = running.length < need;
     return {
       service,
-      running: running.length >= need ? running.slice(0, need) : undefined,
-      unplaceable: running.length < need ? stuck : undefined,
+      running: short ? undefined : running.slice(0, need),
+      unplaceable: short ? stuck : undefined,
+      starting: short && !stuck && fresh.some((t) => t.state !== 'running' && isLiveTask(t)),
       missing: `${service.name} ${running.length}/${need} new task(s) running${reasons.length > 0 ? ` (swarm: ${reasons.join('; ')})` : ''}`,
     };
   });
@@ -196,25 +200,24 @@ export async function startReplacementsFirst(
       stage.name,
     );
   };
-  const result = await waitUntil(
-    waitClock({ clock: run.clock, signal: run.cancelSignal }),
-    stage.moveTimeoutMs,
-    async () => {
-      const states = assessReplacements(pending, await swarm.listTasks(), target.id, before);
-      for (const s of states.filter((x) => x.unplaceable))
-        await giveUp([s.service], `swarm: ${s.unplaceable}`);
-      const waiting = states.filter((s) => !s.unplaceable && !s.running).map((s) => s.missing);
-      if (waiting.length > 0) return { done: false, value: waiting.join('; ') };
-      const ips = states
-        .filter((s) => s.running && ingress.has(s.service.id))
-        .flatMap((s) => s.running!.flatMap((t) => taskIps(t.ingressAddresses ?? t.addresses)));
-      const ready = (await swarm.listNodes()).filter((n) => n.state === 'ready').map((n) => n.hostname);
-      const unrouted = await nodesNotRoutingTo(run, ready, ips);
-      return unrouted.length === 0
-        ? { done: true, value: '' }
-        : { done: false, value: `replacements running, not yet routed to: ${unrouted.join('; ')}` };
-    },
-    {
+  let last: ReplacementState[] = [];
+  const attempt = async () => {
+    const states = assessReplacements(pending, await swarm.listTasks(), target.id, before);
+    last = states;
+    for (const s of states.filter((x) => x.unplaceable)) await giveUp([s.service], `swarm: ${s.unplaceable}`);
+    const waiting = states.filter((s) => !s.unplaceable && !s.running).map((s) => s.missing);
+    if (waiting.length > 0) return { done: false, value: waiting.join('; ') };
+    const ips = states
+      .filter((s) => s.running && ingress.has(s.service.id))
+      .flatMap((s) => s.running!.flatMap((t) => taskIps(t.ingressAddresses ?? t.addresses)));
+    const ready = (await swarm.listNodes()).filter((n) => n.state === 'ready').map((n) => n.hostname);
+    const unrouted = await nodesNotRoutingTo(run, ready, ips);
+    return unrouted.length === 0
+      ? { done: true, value: '' }
+      : { done: false, value: `replacements running, not yet routed to: ${unrouted.join('; ')}` };
+  };
+  const waitFor = (timeoutMs: number) =>
+    waitUntil(waitClock({ clock: run.clock, signal: run.cancelSignal }), timeoutMs, attempt, {
       // Each round reads every node's IPVS over SSH: not more often than every 2 s (Swarm events wake it sooner).
       pollMs: 2000,
       wake: waker.next,
@@ -222,13 +225,28 @@ export async function startReplacementsFirst(
         node.name,
         stage.name,
         'drain',
-        stage.moveTimeoutMs,
+        timeoutMs,
         (missing: string) => `starting replacements before draining ${node.name}: ${missing}`,
       ),
-    },
-  );
+    });
+  let waitedMs = stage.moveTimeoutMs;
+  let result = await waitFor(waitedMs);
+  // Replacements still on their way (a slow image start, a HEALTHCHECK's start period) are worth
+  // more of the drain's time: falling back now stops the node's tasks while they are the only
+  // ones serving. Not so for replacements that run but are not routed to: that is the mesh.
+  const more = stage.timeoutMs - stage.moveTimeoutMs;
+  const stillStarting = () => last.some((s) => pending.includes(s.service) && s.starting);
+  if (!result.done && more > 0 && pending.length > 0 && stillStarting() && !run.cancelSignal.aborted) {
+    run.note(
+      node.name,
+      `replacements still starting after ${formatDuration(stage.moveTimeoutMs)} (${result.value}): waiting up to ${formatDuration(more)} more, within the drain's timeout`,
+      stage.name,
+    );
+    result = await waitFor(more);
+    waitedMs += more;
+  }
   if (!result.done && pending.length > 0) {
-    await giveUp([...pending], `not ready within ${formatDuration(stage.moveTimeoutMs)}: ${result.value}`);
+    await giveUp([...pending], `not ready within ${formatDuration(waitedMs)}: ${result.value}`);
   }
   return pending;
 }

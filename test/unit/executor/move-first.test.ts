@@ -6,6 +6,7 @@ import { readClusterFacts } from '../../../src/executor/read-cluster-facts.js';
 import { replayJournal } from '../../../src/executor/run-progress.js';
 import { assessReplacements, planReplacements } from '../../../src/executor/stages/move-first.js';
 import { planRollout } from '../../../src/plan/plan-rollout.js';
+import type { SwarmTask } from '../../../src/transport/types.js';
 import {
   EventLog,
   FakeChecks,
@@ -96,6 +97,20 @@ describe('planReplacements / assessReplacements', () => {
     );
     expect(state?.running).toBeUndefined();
     expect(state?.unplaceable).toBe('pending: no suitable node (x)');
+    expect(state?.starting).toBe(false);
+  });
+
+  it('tells replacements on their way (worth more waiting) from running ones and unplaceable ones', () => {
+    const web = service('web', { id: 'web', replicas: 2 });
+    const old = task(web, node('node2'));
+    const scaled = [{ id: 'web', name: 'web', from: 2, to: 3 }];
+    const assess = (fresh: Partial<SwarmTask>) =>
+      assessReplacements(scaled, [old, task(web, node('node3'), fresh)], 'node2', new Set([old.id]))[0]!;
+    expect(assess({ state: 'starting' }).starting).toBe(true);
+    expect(assess({ state: 'preparing' }).starting).toBe(true);
+    // Running: what is left to wait for is the mesh, which a slow start does not explain.
+    expect(assess({ state: 'running' })).toMatchObject({ starting: false, running: [{ state: 'running' }] });
+    expect(assess({ state: 'failed', desiredState: 'shutdown' }).starting).toBe(false);
   });
 });
 
@@ -137,6 +152,38 @@ describe('moving tasks before the drain', () => {
     expect(notes.find((m) => m.includes('not moved first'))).toMatch(
       /no suitable node \(max replicas per node limit exceed\).*drained the plain way/,
     );
+  });
+
+  it('keeps waiting, within the drain timeout, for replacements still starting when moveTimeout passes', async () => {
+    const swarm = threeNodes();
+    swarm.startingForReads = 20; // 2 s polls: ~40 s, past the 10 s moveTimeout, within the 1m drain timeout
+    const { log, options } = await setup(
+      swarm,
+      DRAIN_ONLY.replace('timeout: 1m }', 'timeout: 1m, moveTimeout: 10s }'),
+    );
+    expect(await executePlan(options())).toBe('succeeded');
+    const notes = log.ofType('progress').map((e) => e.message);
+    expect(notes.find((m) => m.includes('still starting'))).toMatch(
+      /replacements still starting after 10s \(api 0\/1 new task\(s\) running.*\): waiting up to 50s more/,
+    );
+    expect(notes.filter((m) => m.includes('not moved first'))).toEqual([]);
+    // Moved first: both replacements ran before node2 was drained.
+    expect(swarm.calls.slice(0, 4)).toEqual(['pause node2', 'scale api 1→2', 'scale web 2→3', 'drain node2']);
+  });
+
+  it('falls back to a plain drain once the drain timeout passes with replacements still starting', async () => {
+    const swarm = threeNodes();
+    swarm.startingForReads = 1000;
+    const { log, options } = await setup(
+      swarm,
+      DRAIN_ONLY.replace('timeout: 1m }', 'timeout: 1m, moveTimeout: 10s }'),
+    );
+    await executePlan(options());
+    const notes = log.ofType('progress').map((e) => e.message);
+    expect(notes.find((m) => m.includes('not moved first'))).toMatch(
+      /^api, web not moved first \(not ready within 1m: api 0\/1 new task\(s\) running.*\): drained the plain way$/,
+    );
+    expect(swarm.services.map((s) => s.replicas)).toEqual([1, 2]);
   });
 
   it('sets the counts back when the drain fails, and leaves the node drained', async () => {
