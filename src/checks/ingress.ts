@@ -1,6 +1,6 @@
 import { formatDuration } from '../shared/format-duration.js';
 import { quoteShellArg } from '../shared/shell-quote.js';
-import { waitUntil } from '../shared/wait-until.js';
+import { NODE_POLL_SPACING, waitUntil } from '../shared/wait-until.js';
 import type { PublishedPort, SwarmNode, SwarmService } from '../transport/types.js';
 import { waitForExpectedNodes } from './expected-nodes.js';
 import { netProber, type ProbeResult } from './probe.js';
@@ -212,6 +212,7 @@ export const publishedPortsCheck: CheckDefinition<'published-ports'> = {
         };
         const { value, done, waitedMs } = await waitUntil(ctx, options.timeoutMs, probeOnce, {
           pollMs: 1000,
+          spacing: NODE_POLL_SPACING,
         });
         const full = {
           ...evidence,
@@ -420,7 +421,10 @@ export const ingressMeshCheck: CheckDefinition<'ingress-mesh'> = {
         };
       }
     };
-    const { value, done, waitedMs } = await waitUntil(ctx, options.timeoutMs, attempt, { pollMs: 1000 });
+    const { value, done, waitedMs } = await waitUntil(ctx, options.timeoutMs, attempt, {
+      pollMs: 1000,
+      spacing: NODE_POLL_SPACING,
+    });
     if (waitedMs === 0) return value;
     const after = ` after waiting ${formatDuration(waitedMs)}`;
     return value.map((r) =>

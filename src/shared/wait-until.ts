@@ -25,23 +25,57 @@ export interface WaitHeartbeat<T> {
 }
 
 /**
+ * For polls that cost the nodes work (a script of a dozen processes over SSH): the pause after an
+ * attempt grows from `pollMs` by half each time up to `maxMs`, and is never shorter than
+ * `costFactor` times what the attempt took. Why: on a starved node (an engine starting, a VM
+ * short of CPU) a poll every second can take most of the CPU its services need to answer users;
+ * a slow attempt is the sign, and the wait backs off, so drydock's share stays about
+ * 1 / (1 + costFactor) at most. Docker events still wake the wait at once.
+ */
+export interface PollSpacing {
+  maxMs: number;
+  costFactor: number;
+}
+
+/** For a poll that runs commands on nodes over SSH: up to 5 s apart, 3× what one took. */
+export const NODE_POLL_SPACING: PollSpacing = { maxMs: 5000, costFactor: 3 };
+
+/** The pause before attempt `n + 1` (n ≥ 1) after one that took `attemptMs`. */
+export function pauseAfter(n: number, attemptMs: number, pollMs: number, spacing?: PollSpacing): number {
+  if (!spacing) return pollMs;
+  const grown = Math.min(spacing.maxMs, pollMs * 1.5 ** (n - 1));
+  return Math.min(spacing.maxMs, Math.max(grown, spacing.costFactor * attemptMs));
+}
+
+/** The least pause after an attempt that took `attemptMs`, even when an event wakes the wait. */
+function minPause(attemptMs: number, spacing?: PollSpacing): number {
+  return spacing ? Math.min(spacing.maxMs, spacing.costFactor * attemptMs) : 0;
+}
+
+/**
  * Retries `attempt` until it reports done or `timeoutMs` passes, sleeping `pollMs` (or until
- * `wake` resolves, e.g. on a Docker event) between attempts. Returns the last value and how long
- * it waited. Uses the injected clock so tests run in milliseconds.
+ * `wake` resolves, e.g. on a Docker event) between attempts, spaced further by `spacing`. Returns
+ * the last value and how long it waited. Uses the injected clock so tests run in milliseconds.
  */
 export async function waitUntil<T>(
   ctx: WaitClock,
   timeoutMs: number,
   attempt: () => Promise<Attempt<T>>,
-  options: { pollMs?: number; wake?: () => Promise<void>; heartbeat?: WaitHeartbeat<T> } = {},
+  options: {
+    pollMs?: number;
+    spacing?: PollSpacing;
+    wake?: () => Promise<void>;
+    heartbeat?: WaitHeartbeat<T>;
+  } = {},
 ): Promise<{ value: T; done: boolean; waitedMs: number }> {
   const pollMs = options.pollMs ?? 1000;
   const startedAt = ctx.now();
   const { heartbeat } = options;
   let lastBeatAt = startedAt;
-  for (;;) {
+  for (let n = 1; ; n++) {
+    const attemptStart = ctx.now();
     // The attempt's adapter calls (a Docker request to a frozen engine) end with the wait.
-    const result = await withDeadline(timeoutMs - (ctx.now() - startedAt), attempt, ctx.signal);
+    const result = await withDeadline(timeoutMs - (attemptStart - startedAt), attempt, ctx.signal);
     const waitedMs = ctx.now() - startedAt;
     if (result.done || waitedMs >= timeoutMs || ctx.signal?.aborted) {
       return { value: result.value, done: result.done, waitedMs };
@@ -50,8 +84,15 @@ export async function waitUntil<T>(
       lastBeatAt = ctx.now();
       heartbeat.beat(result.value, waitedMs);
     }
-    const delay = Math.min(pollMs, timeoutMs - waitedMs);
-    await sleepOrWake(ctx, delay, options.wake);
+    const attemptMs = ctx.now() - attemptStart;
+    const left = timeoutMs - waitedMs;
+    const pausedAt = ctx.now();
+    await sleepOrWake(ctx, Math.min(pauseAfter(n, attemptMs, pollMs, options.spacing), left), options.wake);
+    // An event wakes the wait early, but not into another costly attempt straight away.
+    const rest = minPause(attemptMs, options.spacing) - (ctx.now() - pausedAt);
+    if (rest > 0 && !ctx.signal?.aborted) {
+      await sleepOrWake(ctx, Math.min(rest, timeoutMs - (ctx.now() - startedAt)), undefined);
+    }
   }
 }
 

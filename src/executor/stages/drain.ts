@@ -1,7 +1,7 @@
 import { taskIps } from '../../checks/ipvs-backends.js';
 import type { PlannedNode } from '../../plan/types.js';
 import { formatDuration } from '../../shared/format-duration.js';
-import { waitUntil } from '../../shared/wait-until.js';
+import { NODE_POLL_SPACING, waitUntil } from '../../shared/wait-until.js';
 import type { SwarmApi, SwarmTask } from '../../transport/types.js';
 import { EventWaker } from '../event-waker.js';
 import {
@@ -136,6 +136,7 @@ async function waitUntilUnrouted(
     {
       // Each round reads every node's IPVS over SSH: every 2 s is enough to catch the gossip settling.
       pollMs: 2000,
+      spacing: NODE_POLL_SPACING,
       wake: waker.next,
       heartbeat: run.heartbeatFor(
         node,

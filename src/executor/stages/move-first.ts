@@ -1,7 +1,7 @@
 import { readIngressBackends, taskIps } from '../../checks/ipvs-backends.js';
 import type { PlannedNode } from '../../plan/types.js';
 import { formatDuration } from '../../shared/format-duration.js';
-import { waitUntil } from '../../shared/wait-until.js';
+import { NODE_POLL_SPACING, waitUntil } from '../../shared/wait-until.js';
 import type { SwarmApi, SwarmNode, SwarmService, SwarmTask } from '../../transport/types.js';
 import type { EventWaker } from '../event-waker.js';
 import type { ScaledService } from '../events.js';
@@ -220,6 +220,7 @@ export async function startReplacementsFirst(
     waitUntil(waitClock({ clock: run.clock, signal: run.cancelSignal }), timeoutMs, attempt, {
       // Each round reads every node's IPVS over SSH: not more often than every 2 s (Swarm events wake it sooner).
       pollMs: 2000,
+      spacing: NODE_POLL_SPACING,
       wake: waker.next,
       heartbeat: run.heartbeatFor(
         node.name,

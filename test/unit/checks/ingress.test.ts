@@ -202,7 +202,8 @@ describe('ingress-mesh', () => {
       ['node1', 'pass'],
       ['node2', 'pass'],
     ]);
-    expect(results[1]?.message).toBe('mesh ok: 1 ingress port(s) programmed after waiting 2s');
+    // Polls 1 s, then 1.5 s apart (they back off: each one runs a script on the node).
+    expect(results[1]?.message).toBe('mesh ok: 1 ingress port(s) programmed after waiting 2.5s');
   });
 
   it('recognises an engine that never built its ingress sandbox and says how to fix it', async () => {

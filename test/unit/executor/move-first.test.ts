@@ -156,7 +156,7 @@ describe('moving tasks before the drain', () => {
 
   it('keeps waiting, within the drain timeout, for replacements still starting when moveTimeout passes', async () => {
     const swarm = threeNodes();
-    swarm.startingForReads = 20; // 2 s polls: ~40 s, past the 10 s moveTimeout, within the 1m drain timeout
+    swarm.startingForReads = 20; // 20 task listings: past the 10 s moveTimeout, within the 1m drain timeout
     const { log, options } = await setup(
       swarm,
       DRAIN_ONLY.replace('timeout: 1m }', 'timeout: 1m, moveTimeout: 10s }'),
