@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { healFault, injectFault, type LabInfo, labDocker, readLab, waitFor } from '../lab/lab.js';
 import { type CliResult, explain, runDrydock, tempDir, writeRunbook } from '../support/drydock-cli.js';
-import { waitConverged } from '../support/lab-reset.js';
+import { resetLab } from '../support/lab-reset.js';
 import { labRunbook } from '../support/lab-runbook.js';
 
 interface CheckJson {
@@ -35,8 +35,9 @@ let runbook: string;
 
 beforeAll(async () => {
   lab = readLab();
-  // A file before this one may have rebooted or broken nodes: start from a settled lab.
-  await waitConverged(labDocker(lab.nodes.find((n) => n.role === 'manager')!.name, lab));
+  // A file before this one may have rebooted or broken nodes, or halted a run (which leaves its
+  // node drained and the lock held, by design): start from a healthy, settled lab.
+  await resetLab();
   const text = labRunbook({ name: 'check-cli', between: ['node-ready'], afterNode: CHECKS }).replace(
     '    services-converged: { timeout: 90s }',
     [
