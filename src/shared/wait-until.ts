@@ -30,7 +30,8 @@ export interface WaitHeartbeat<T> {
  * `costFactor` times what the attempt took. Why: on a starved node (an engine starting, a VM
  * short of CPU) a poll every second can take most of the CPU its services need to answer users;
  * a slow attempt is the sign, and the wait backs off, so drydock's share stays about
- * 1 / (1 + costFactor) at most. Docker events still wake the wait at once.
+ * 1 / (1 + costFactor) at most. A Docker event still wakes the wait early, never sooner than
+ * `costFactor` times the last attempt.
  */
 export interface PollSpacing {
   maxMs: number;
@@ -43,8 +44,7 @@ export const NODE_POLL_SPACING: PollSpacing = { maxMs: 5000, costFactor: 3 };
 /** The pause before attempt `n + 1` (n ≥ 1) after one that took `attemptMs`. */
 export function pauseAfter(n: number, attemptMs: number, pollMs: number, spacing?: PollSpacing): number {
   if (!spacing) return pollMs;
-  const grown = Math.min(spacing.maxMs, pollMs * 1.5 ** (n - 1));
-  return Math.min(spacing.maxMs, Math.max(grown, spacing.costFactor * attemptMs));
+  return Math.min(spacing.maxMs, Math.max(pollMs * 1.5 ** (n - 1), spacing.costFactor * attemptMs));
 }
 
 /** The least pause after an attempt that took `attemptMs`, even when an event wakes the wait. */
