@@ -41,15 +41,15 @@ export interface PollSpacing {
 /** For a poll that runs commands on nodes over SSH: up to 5 s apart, 3× what one took. */
 export const NODE_POLL_SPACING: PollSpacing = { maxMs: 5000, costFactor: 3 };
 
-/** The pause before attempt `n + 1` (n ≥ 1) after one that took `attemptMs`. */
-export function pauseAfter(n: number, attemptMs: number, pollMs: number, spacing?: PollSpacing): number {
-  if (!spacing) return pollMs;
-  return Math.min(spacing.maxMs, Math.max(pollMs * 1.5 ** (n - 1), spacing.costFactor * attemptMs));
-}
-
 /** The least pause after an attempt that took `attemptMs`, even when an event wakes the wait. */
 function minPause(attemptMs: number, spacing?: PollSpacing): number {
   return spacing ? Math.min(spacing.maxMs, spacing.costFactor * attemptMs) : 0;
+}
+
+/** The pause before attempt `n + 1` (n ≥ 1) after one that took `attemptMs`. */
+export function pauseAfter(n: number, attemptMs: number, pollMs: number, spacing?: PollSpacing): number {
+  if (!spacing) return pollMs;
+  return Math.max(Math.min(spacing.maxMs, pollMs * 1.5 ** (n - 1)), minPause(attemptMs, spacing));
 }
 
 /**
@@ -85,9 +85,9 @@ export async function waitUntil<T>(
       heartbeat.beat(result.value, waitedMs);
     }
     const attemptMs = ctx.now() - attemptStart;
-    const left = timeoutMs - waitedMs;
     const pausedAt = ctx.now();
-    await sleepOrWake(ctx, Math.min(pauseAfter(n, attemptMs, pollMs, options.spacing), left), options.wake);
+    const pause = pauseAfter(n, attemptMs, pollMs, options.spacing);
+    await sleepOrWake(ctx, Math.min(pause, timeoutMs - waitedMs), options.wake);
     // An event wakes the wait early, but not into another costly attempt straight away.
     const rest = minPause(attemptMs, options.spacing) - (ctx.now() - pausedAt);
     if (rest > 0 && !ctx.signal?.aborted) {
