@@ -63,6 +63,8 @@ alive() {
   local st; st=$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
   [ "$st" != Z ]
 }
+# alive AND still that program (see node-agent.sh: a long suite wraps the PID space)
+alive_as() { alive "${1:-}" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
 holder_pid() { cat "$(nd "$1")/holder.pid" 2>/dev/null || true; }
 shape() { cat "$LAB/shape" 2>/dev/null || true; }          # "N M"
 node_count() { local s; s=$(shape); echo "${s%% *}"; }
@@ -408,11 +410,13 @@ down_node() {   # $1 = K
   d=$(nd "$k")
   hp=$(holder_pid "$k")
   # the reboot worker first, so it cannot bring daemons back while we tear down
-  alive "$(cat "$d/reboot.pid" 2>/dev/null || true)" && kill -KILL "$(cat "$d/reboot.pid")" 2>/dev/null || true
+  alive_as "$(cat "$d/reboot.pid" 2>/dev/null || true)" node-agent.sh && kill -KILL "$(cat "$d/reboot.pid")" 2>/dev/null || true
   kill_pids KILL $(cg_pids "node$k-reboot")
   mntns=""
   if alive "$hp"; then
     mntns=$(readlink "/proc/$hp/ns/mnt" || true)
+    # never the host's own: a holder PID reused by a host process would name every process
+    [ "$mntns" = "$(readlink /proc/$$/ns/mnt)" ] && mntns=""
   fi
   # No graceful engine stop: the node's data dir is deleted anyway. TERM, then KILL.
   for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -444,7 +448,12 @@ cmd_down() {
     die "$LAB exists but is not a drydock lab dir (no .drydock-lab marker); refusing to touch it"
   fi
   # every PID the lab recorded, to prove afterwards that none survived
-  local recorded; recorded=$(cat "$LAB"/nodes/node*/{holder,sshd,dockerd,reboot}.pid 2>/dev/null || true)
+  # (as pid:program of those alive now: a stale file may name a PID reused by a stranger)
+  local recorded="" f p
+  for f in "$LAB"/nodes/node*/{holder,sshd,dockerd,reboot}.pid; do
+    p=$(cat "$f" 2>/dev/null || true)
+    alive "$p" && recorded+=" $p:$(cat "/proc/$p/comm" 2>/dev/null)"
+  done
   for d in "$LAB"/nodes/node*; do
     [ -d "$d" ] || continue
     k=${d##*node}; down_node "$k" & pids+=($!)
@@ -470,18 +479,19 @@ cmd_down() {
     rmdir /var/lib/drydock-lab 2>/dev/null || true
   fi
   [ -e "$LAB" ] && rm -rf --one-file-system "$LAB"
-  local left p; left=$(ip netns list | grep -c "^$NS_PREFIX" || true)
+  local left; left=$(ip netns list | grep -c "^$NS_PREFIX" || true)
   [ "$left" -eq 0 ] || die "down: $left lab namespaces remain"
   for p in $recorded; do   # zombies (state Z) are dead, only waiting for init to reap them
-    alive "$p" &&
-      die "down: recorded lab process $p ($(cat "/proc/$p/comm" 2>/dev/null)) is still running"
+    alive_as "${p%%:*}" "${p#*:}" && die "down: recorded lab process ${p%%:*} (${p#*:}) is still running"
   done
   log "lab removed"
 }
 
 # ---------------------------------------------------------------- status / env
 json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
-pid_or_null() { alive "${1:-}" && echo "$1" || echo null; }
+pid_or_null() {   # $1 = pid, $2 = its program (comm), if it must be checked
+  if [ -n "${2:-}" ]; then alive_as "${1:-}" "$2"; else alive "${1:-}"; fi && echo "$1" || echo null
+}
 
 node_json() {   # $1 = K, $2 = M
   local k=$1 m=$2 d role f faults="" sep=""
@@ -493,8 +503,8 @@ node_json() {   # $1 = K, $2 = M
   printf '{"name":"node%s","ip":"%s","role":"%s","netns":"%s","dockerSocket":%s,"holderPid":%s,' \
     "$k" "$(node_ip "$k")" "$role" "$(ns_of "$k")" "$(json_str "$d/docker.sock")" "$(pid_or_null "$(holder_pid "$k")")"
   printf '"sshdPid":%s,"dockerdPid":%s,"rebootPid":%s,"power":%s,"bootId":%s,' \
-    "$(pid_or_null "$(cat "$d/sshd.pid" 2>/dev/null)")" "$(pid_or_null "$(cat "$d/dockerd.pid" 2>/dev/null)")" \
-    "$(pid_or_null "$(cat "$d/reboot.pid" 2>/dev/null)")" "$(json_str "$(cat "$d/power" 2>/dev/null || echo unknown)")" \
+    "$(pid_or_null "$(cat "$d/sshd.pid" 2>/dev/null)" sshd)" "$(pid_or_null "$(cat "$d/dockerd.pid" 2>/dev/null)" dockerd)" \
+    "$(pid_or_null "$(cat "$d/reboot.pid" 2>/dev/null)" node-agent.sh)" "$(json_str "$(cat "$d/power" 2>/dev/null || echo unknown)")" \
     "$(json_str "$(cat "$d/boot_id" 2>/dev/null)")"
   printf '"rebootDelay":%s,"upgradeResult":%s,"patchNeedsReboot":%s,"memoryBytes":%s,"faults":[%s]}' \
     "$(cat "$d/reboot-delay" 2>/dev/null || echo 2)" "$(json_str "$(cat "$d/upgrade-result" 2>/dev/null)")" \
@@ -529,8 +539,8 @@ cmd_status() {
     printf '%-7s %-11s %-8s %-8s %-8s %-8s %-7s %s\n' "node$k" "$(node_ip "$k")" \
       "$([ "$k" -le "$m" ] && echo manager || echo worker)" \
       "$(pid_or_null "$(holder_pid "$k")" | sed s/null/-/)" \
-      "$(pid_or_null "$(cat "$d/sshd.pid" 2>/dev/null)" | sed s/null/down/)" \
-      "$(pid_or_null "$(cat "$d/dockerd.pid" 2>/dev/null)" | sed s/null/down/)" \
+      "$(pid_or_null "$(cat "$d/sshd.pid" 2>/dev/null)" sshd | sed s/null/down/)" \
+      "$(pid_or_null "$(cat "$d/dockerd.pid" 2>/dev/null)" dockerd | sed s/null/down/)" \
       "$(( $(node_mem_bytes "$k") / 1048576 ))" \
       "$(ls "$d/faults" 2>/dev/null | tr '\n' ' ')"
   done
@@ -578,7 +588,7 @@ sshd_tree() {
 
 sshd_reload() {   # SIGHUP: sshd re-executes itself and re-reads its host key (same PID)
   local p; p=$(cat "$(nd "$1")/sshd.pid" 2>/dev/null || true)
-  alive "$p" && kill -HUP "$p"
+  alive_as "$p" sshd && kill -HUP "$p"
   sleep 0.3
 }
 
@@ -658,7 +668,7 @@ EOF
     heal:cut-link) ip link set "$VETH_PREFIX$k" up ;;
     fault:freeze-dockerd|heal:freeze-dockerd)
       local dp; dp=$(cat "$d/dockerd.pid" 2>/dev/null || true)
-      alive "$dp" || die "node$k has no running dockerd"
+      alive_as "$dp" dockerd || die "node$k has no running dockerd"
       if [ "$action" = fault ]; then kill -STOP "$dp"; else kill -CONT "$dp"; fi ;;
     fault:freeze-sshd|heal:freeze-sshd)
       local sp; sp=$(sshd_tree "$k")

@@ -43,11 +43,17 @@ alive() {
   local st; st=$(sed -E 's/.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
   [ "$st" != Z ]
 }
+# alive AND still the program we started: a long suite wraps the PID space (pid_max is often
+# 32768), so a recorded PID may name another process by now. Trusting it skipped starting the
+# node's sshd after a reboot (and could signal a stranger).
+alive_as() {   # $1 = pid, $2 = comm
+  alive "${1:-}" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+}
 pidof_file() { cat "$D/$1.pid" 2>/dev/null || true; }
 wait_gone() { local i=0; while alive "$1"; do i=$((i+1)); [ $i -gt "$2" ] && return 1; sleep 0.1; done; }
 
-dockerd_running() { alive "$(pidof_file dockerd)"; }
-sshd_running() { alive "$(pidof_file sshd)"; }
+dockerd_running() { alive_as "$(pidof_file dockerd)" dockerd; }
+sshd_running() { alive_as "$(pidof_file sshd)" sshd; }
 
 start_dockerd() {
   dockerd_running && return 0
@@ -65,7 +71,8 @@ start_dockerd() {
   local i=0
   until [ "$("${CURL[@]}" http://d/_ping 2>/dev/null)" = OK ]; do
     i=$((i+1))
-    if [ $i -gt 300 ] || ! dockerd_running; then log "dockerd did not come up"; echo "dockerd did not come up, see $D/dockerd.log" >&2; return 1; fi
+    # plain alive: for a moment after the fork the PID still runs setsid, not dockerd
+    if [ $i -gt 300 ] || ! alive "$(pidof_file dockerd)"; then log "dockerd did not come up"; echo "dockerd did not come up, see $D/dockerd.log" >&2; return 1; fi
     sleep 0.1
   done
   log "dockerd up pid $(pidof_file dockerd)"
@@ -73,11 +80,11 @@ start_dockerd() {
 
 stop_dockerd() {
   local p; p=$(pidof_file dockerd)
-  if alive "$p"; then
+  if dockerd_running; then
     kill -TERM "$p"
     wait_gone "$p" 200 || { kill -KILL "$p" 2>/dev/null || true; wait_gone "$p" 30 || true; }
   fi
-  rm -f /run/docker.pid
+  rm -f /run/docker.pid "$D/dockerd.pid"
   log "dockerd stopped"
 }
 
@@ -89,7 +96,10 @@ start_sshd() {
   local i=0
   until (exec 3<>"/dev/tcp/$IP/22") 2>/dev/null; do
     i=$((i+1))
-    if [ $i -gt 100 ] || ! sshd_running; then echo "sshd did not come up, see $D/sshd.log" >&2; return 1; fi
+    if [ $i -gt 400 ] || ! alive "$(pidof_file sshd)"; then
+      log "sshd did not come up: $(tail -n 3 "$D/sshd.log" 2>/dev/null | tr '\n' ' ')"
+      echo "sshd did not come up, see $D/sshd.log" >&2; return 1
+    fi
     sleep 0.05
   done
   log "sshd up pid $(pidof_file sshd)"
@@ -107,12 +117,12 @@ descendants() {   # $1 = pid; prints all descendant pids (one pass over /proc/*/
 # established connections drop mid-command.
 stop_sshd() {
   local p d; p=$(pidof_file sshd)
-  if alive "$p"; then
+  if sshd_running; then
     d=$(descendants "$p" | tr '\n' ' ')
     kill -KILL "$p" $d 2>/dev/null || true
     wait_gone "$p" 50 || true
   fi
-  rm -f /run/sshd.pid
+  rm -f /run/sshd.pid "$D/sshd.pid"
   log "sshd stopped"
 }
 
@@ -143,7 +153,7 @@ reboot_worker() {
   sleep 0.3                     # let the caller's "reboot" command return its output first
   stop_dockerd
   kill_node_procs
-  rm -f /run/sshd.pid /run/docker.pid /run/reboot-required /run/reboot-required.pkgs
+  rm -f /run/sshd.pid /run/docker.pid /run/reboot-required /run/reboot-required.pkgs "$D/sshd.pid" "$D/dockerd.pid"
   new_boot_id
   if [ -e "$D/no-return" ]; then
     log "reboot: no-return fault set — node stays down"
