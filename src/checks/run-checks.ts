@@ -29,7 +29,12 @@ export type RunChecksContext = Omit<CheckContext, 'factsOf' | 'nodes'> & {
   causes?: NodeCause[];
   /** Progress while checks wait: a line every `everyMs` naming what is still missing. */
   heartbeat?: { everyMs: number; write(line: string): void };
+  /** Filled with the facts this round reads, by node (pre-flight's become the baseline's). */
+  factsRead?: FactsReads;
 };
+
+/** Facts reads by node name, as a round started them. */
+export type FactsReads = Map<string, Promise<NodeFacts>>;
 
 /**
  * What each check needs of every node in its scope: its SSH, its engine (reached over SSH), or
@@ -165,8 +170,8 @@ export function createFactsCache(
   ctx: Pick<CheckContext, 'shellOf' | 'now'>,
   nodes: SwarmNode[],
   options: { sudo?: boolean } = {},
+  cache: FactsReads = new Map(),
 ): (node: string, read?: { fresh?: boolean }) => Promise<NodeFacts> {
-  const cache = new Map<string, Promise<NodeFacts>>();
   return (node, read) => {
     let facts = read?.fresh ? undefined : cache.get(node);
     if (!facts) {
@@ -245,7 +250,7 @@ export async function runChecks(names: CheckName[], rawCtx: RunChecksContext): P
     swarm: round.swarm,
     sleep: (ms, signal) => rawCtx.sleep(ms, signal).finally(round.expire),
     nodes,
-    factsOf: createFactsCache(rawCtx, nodes, { sudo: rawCtx.sudo ?? false }),
+    factsOf: createFactsCache(rawCtx, nodes, { sudo: rawCtx.sudo ?? false }, rawCtx.factsRead),
   };
   const unique = [...new Set(names)];
   const causes = rawCtx.causes ?? [];
@@ -346,10 +351,25 @@ export async function takeBaseline(ctx: {
   nodes?: SwarmNode[];
   now?: () => number;
   sudo?: boolean;
+  /**
+   * Facts a round just read (the pre-flight's): used where they succeeded, so the start of a
+   * run reads every node once, not twice. The nodes pay for each read (busy hosts feel it).
+   */
+  known?: FactsReads;
 }): Promise<Baseline> {
   const now = ctx.now ?? Date.now;
   const nodes = ctx.nodes ?? (await ctx.swarm.listNodes());
-  const factsOf = createFactsCache({ shellOf: ctx.shellOf, now }, nodes, { sudo: ctx.sudo ?? false });
+  const reads: FactsReads = new Map();
+  for (const [node, read] of ctx.known ?? []) {
+    if (
+      await read.then(
+        () => true,
+        () => false,
+      )
+    )
+      reads.set(node, read);
+  }
+  const factsOf = createFactsCache({ shellOf: ctx.shellOf, now }, nodes, { sudo: ctx.sudo ?? false }, reads);
   const entries = await Promise.allSettled(
     nodes.map(async (n) => [n.hostname, await factsOf(n.hostname)] as const),
   );

@@ -1,4 +1,4 @@
-import { runChecks, takeBaseline } from '../checks/run-checks.js';
+import { type FactsReads, runChecks, takeBaseline } from '../checks/run-checks.js';
 import { renderValue } from '../runbook/substitute.js';
 import type { CheckOptions, Runbook } from '../runbook/types.js';
 import type { Clock } from '../shared/clock.js';
@@ -12,16 +12,21 @@ const MANAGER_WAIT_MS = 60_000;
 export function createCheckRunner(cluster: ClusterPort, runbook: Runbook, clock: Clock): CheckRunnerPort {
   const options = resolveCheckOptions(runbook);
   const sudo = runbook.connection.ssh.sudo;
+  // What the rounds before the baseline (pre-flight) read: the baseline takes it from there.
+  let beforeBaseline: FactsReads = new Map();
   return {
     async takeBaseline(nodes) {
       const swarm = await cluster.swarm();
       const all = await swarm.listNodes();
+      const known = beforeBaseline;
+      beforeBaseline = new Map();
       return takeBaseline({
         swarm,
         shellOf: (n) => cluster.shellOf(n),
         nodes: all.filter((n) => nodes.includes(n.hostname)),
         now: () => clock.now(),
         sudo,
+        known,
       });
     },
     async run(names, scope, state, heartbeat) {
@@ -54,6 +59,7 @@ export function createCheckRunner(cluster: ClusterPort, runbook: Runbook, clock:
         sleep: (ms, signal) => clock.sleep(ms, signal),
         sudo,
         ...(heartbeat ? { heartbeat } : {}),
+        ...(state.baseline ? {} : { factsRead: beforeBaseline }),
       });
     },
   };
