@@ -57,10 +57,18 @@ export async function connectSsh(
   }
 }
 
-/** End a client and wait (at most 2s) until its socket closed. */
-export function endClient(client: Client): Promise<void> {
+/** End a client and wait until its socket closed: at most 2 s, then the socket is destroyed. */
+export function endClient(
+  client: Pick<Client, 'once' | 'end' | 'destroy'>,
+  graceMs = END_GRACE_MS,
+): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 2000);
+    // A peer that drops every packet never acknowledges the goodbye: its socket would stay open
+    // (the kernel retransmits for many minutes) and keep drydock alive after the run has ended.
+    const timer = setTimeout(() => {
+      client.destroy();
+      resolve();
+    }, graceMs);
     client.once('close', () => {
       clearTimeout(timer);
       resolve();
@@ -68,6 +76,8 @@ export function endClient(client: Client): Promise<void> {
     client.end();
   });
 }
+
+const END_GRACE_MS = 2000;
 
 async function resolveHops(
   target: SshTarget,
