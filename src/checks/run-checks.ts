@@ -359,19 +359,11 @@ export async function takeBaseline(ctx: {
 }): Promise<Baseline> {
   const now = ctx.now ?? Date.now;
   const nodes = ctx.nodes ?? (await ctx.swarm.listNodes());
-  const reads: FactsReads = new Map();
-  for (const [node, read] of ctx.known ?? []) {
-    if (
-      await read.then(
-        () => true,
-        () => false,
-      )
-    )
-      reads.set(node, read);
-  }
-  const factsOf = createFactsCache({ shellOf: ctx.shellOf, now }, nodes, { sudo: ctx.sudo ?? false }, reads);
+  const factsOf = createFactsCache({ shellOf: ctx.shellOf, now }, nodes, { sudo: ctx.sudo ?? false });
+  // A read that failed then is read again now.
+  const readFacts = (node: string) => ctx.known?.get(node)?.catch(() => factsOf(node)) ?? factsOf(node);
   const entries = await Promise.allSettled(
-    nodes.map(async (n) => [n.hostname, await factsOf(n.hostname)] as const),
+    nodes.map(async (n) => [n.hostname, await readFacts(n.hostname)] as const),
   );
   const failed = entries.flatMap((e, i) =>
     e.status === 'rejected' ? [`${nodes[i]!.hostname}: ${errorMessage(e.reason)}`] : [],

@@ -89,24 +89,17 @@ async function reviveNodes(): Promise<void> {
       );
     }
   }
-  const lab = readLab();
-  for (const node of lab.nodes) {
-    if (node.rebootPid !== null) {
-      await waitFor(
-        async () => readLab().nodes.find((n) => n.name === node.name)?.rebootPid === null,
-        120_000,
-        {
-          what: `${node.name}'s reboot to finish`,
-        },
-      );
-    }
-  }
+  await waitFor(async () => readLab().nodes.every((n) => n.rebootPid === null), 120_000, {
+    what: 'reboots under way to finish',
+  });
   for (const node of readLab().nodes) {
-    if (node.power === 'down') await revive(node, 'powered down', () => healFault('no-return', node.name));
-    else if (node.dockerdPid === null)
-      await revive(node, 'dockerd is not running', () => healFault('dockerd', node.name));
-    if (readLab().nodes.find((n) => n.name === node.name)?.sshdPid === null) {
-      await revive(node, 'sshd is not running', () => healFault('sshd', node.name));
+    // Powering on starts both daemons.
+    if (node.power === 'down') {
+      await revive(node, 'powered down', () => healFault('no-return', node.name));
+      continue;
     }
+    if (node.dockerdPid === null)
+      await revive(node, 'dockerd is not running', () => healFault('dockerd', node.name));
+    if (node.sshdPid === null) await revive(node, 'sshd is not running', () => healFault('sshd', node.name));
   }
 }
