@@ -12,7 +12,8 @@ import { tempDir, writeRunbook } from '../support/drydock-cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const dir = tempDir('drydock-mesh-traffic-');
-const enabled = process.env.DRYDOCK_TRAFFIC_TEST === '1';
+// On by default; DRYDOCK_TRAFFIC_TEST=0 leaves it out (it adds ~6 minutes to the mesh suite).
+const enabled = process.env.DRYDOCK_TRAFFIC_TEST !== '0';
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
   if (!enabled) return;
@@ -92,9 +93,9 @@ stages:
 }
 
 describe('live traffic through the window (mesh lab)', () => {
-  // Opt-in (DRYDOCK_TRAFFIC_TEST=1): on this emulated lab the well-behaved app's own HEALTHCHECK
-  // times out on starved VMs and Swarm stops healthy tasks (measured: refused requests in one run
-  // of two, with drydock's run still succeeding), so its counts cannot gate CI here.
+  // The lab's web-graceful HEALTHCHECK tolerates a starved VM (10 s interval, 30 s timeout, 3
+  // retries): with the morning's 5 s checks Swarm stopped healthy tasks on a busy host, and this
+  // test was opt-in then. Timeouts are printed, not asserted (see the comment above).
   it.skipIf(!enabled)(
     'a well-behaved app sees no refused or reset request via the LB or healthy nodes while drydock maintains a worker',
     async () => {
