@@ -12,6 +12,11 @@
 #   BENCH_CHECK_SIZES   lab sizes for checks-catalogue.mjs (default 3; the README's table: 3,10)
 #   BENCH_CHECK_ROUNDS  rounds per size (default 7)
 #   BENCH_RUN_SIZES     lab sizes for run-vs-ansible.mjs (default 3)
+#   BENCH_TRAFFIC=1     also the traffic window (bench/traffic, ~25 min): a mesh lab of its own
+#                       (DRYDOCK_MESH_* default to bench names: /tmp/drydock-mesh-bench, ddvbrb,
+#                       10.77.9) with three managers, drydock's window behind HAProxy and the naive
+#                       baseline under load, each table printed; outputs in /tmp/drydock-traffic-*
+#   BENCH_TRAFFIC_NOISE seconds of load before and after each procedure (default 60)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -82,6 +87,41 @@ if need_lab; then
   fi
 else
   failed+=(checks-catalogue run-vs-ansible)
+fi
+
+mesh_used=0
+take_mesh_down() {
+  if [ "$mesh_used" = 1 ]; then
+    echo "--- taking the bench mesh lab down ($DRYDOCK_MESH_DIR)"
+    bash lab/mesh-haproxy.sh down >/dev/null 2>&1
+    bash lab/mesh-lab.sh down >/dev/null || echo "bench: mesh-lab.sh down failed; run it by hand" >&2
+  fi
+}
+trap 'take_mesh_down; take_lab_down' EXIT
+
+if [ "${BENCH_TRAFFIC:-0}" = 1 ]; then
+  take_lab_down # the namespace lab's engines would take CPU from the VMs during the window
+  lab_used=0
+  export DRYDOCK_MESH_DIR=${DRYDOCK_MESH_DIR:-/tmp/drydock-mesh-bench}
+  export DRYDOCK_MESH_BRIDGE=${DRYDOCK_MESH_BRIDGE:-ddvbrb}
+  export DRYDOCK_MESH_NET=${DRYDOCK_MESH_NET:-10.77.9}
+  export DRYDOCK_MESH_TAP_PREFIX=${DRYDOCK_MESH_TAP_PREFIX:-ddvbt}
+  export DRYDOCK_HAPROXY_SOCKET=$DRYDOCK_MESH_DIR/haproxy/admin.sock
+  stamp=$(date +%Y%m%d-%H%M%S)
+  if [ -e "$DRYDOCK_MESH_DIR/state/nodes" ]; then # a lab under these names belongs to someone else
+    echo "bench: a mesh lab is already up at $DRYDOCK_MESH_DIR; set DRYDOCK_MESH_* to other names" >&2
+    failed+=(traffic)
+  else
+    mesh_used=1
+    run mesh-lab-up bash lab/mesh-lab.sh up --nodes 3 --managers 3
+    if [[ " ${failed[*]} " != *" mesh-lab-up "* ]]; then
+      noise=${BENCH_TRAFFIC_NOISE:-60}
+      run traffic-drydock node bench/traffic/run-window.mjs --procedure drydock \
+        --runbook runbooks/behind-haproxy.yaml --noise "$noise" --out "/tmp/drydock-traffic-drydock-$stamp"
+      run traffic-naive node bench/traffic/run-window.mjs --procedure naive \
+        --noise "$noise" --out "/tmp/drydock-traffic-naive-$stamp"
+    fi
+  fi
 fi
 
 echo
