@@ -113,7 +113,7 @@ if [ "${BENCH_TRAFFIC:-0}" = 1 ]; then
     failed+=(traffic)
   else
     mesh_used=1
-    run mesh-lab-up bash lab/mesh-lab.sh up --nodes 3 --managers 3
+    run mesh-lab-up bash -c 'bash lab/mesh-lab.sh deps && bash lab/mesh-lab.sh up --nodes 3 --managers 3'
     if [[ " ${failed[*]} " != *" mesh-lab-up "* ]]; then
       noise=${BENCH_TRAFFIC_NOISE:-60}
       run traffic-drydock node bench/traffic/run-window.mjs --procedure drydock \
