@@ -3,6 +3,7 @@
 // cost per added node roughly constant. Run after `npm run build`, on your own lab names:
 //   DRYDOCK_LAB_DIR=/tmp/x DRYDOCK_LAB_NAME=x ... node bench/checks-catalogue.mjs [sizes] [rounds]
 // e.g. `node bench/checks-catalogue.mjs 3,10 7`. Leaves the lab up at the last size.
+// BENCH_CHECKS=ip-route,clock-skew times only the checks named.
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { defaultCheckOptions } from '../dist/checks/catalogue.js';
@@ -13,7 +14,8 @@ import { connectCluster } from '../dist/transport/cluster.js';
 const LAB_SH = new URL('../lab/lab.sh', import.meta.url).pathname;
 const sizes = (process.argv[2] ?? '3,10').split(',').map(Number);
 const rounds = Number(process.argv[3] ?? 7);
-const CATALOGUE = [...CHECK_NAMES];
+// BENCH_CHECKS=a,b runs only those checks (to find which one a round waits for).
+const CATALOGUE = process.env.BENCH_CHECKS ? process.env.BENCH_CHECKS.split(',') : [...CHECK_NAMES];
 
 const lab = (...args) =>
   execFileSync('bash', [LAB_SH, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
