@@ -14,8 +14,12 @@ import { connectCluster } from '../dist/transport/cluster.js';
 const LAB_SH = new URL('../lab/lab.sh', import.meta.url).pathname;
 const sizes = (process.argv[2] ?? '3,10').split(',').map(Number);
 const rounds = Number(process.argv[3] ?? 7);
-// BENCH_CHECKS=a,b runs only those checks (to find which one a round waits for).
 const CATALOGUE = process.env.BENCH_CHECKS ? process.env.BENCH_CHECKS.split(',') : [...CHECK_NAMES];
+const unknown = CATALOGUE.filter((c) => !CHECK_NAMES.includes(c));
+if (unknown.length > 0) {
+  console.error(`BENCH_CHECKS: no check ${unknown.join(', ')} (checks: ${CHECK_NAMES.join(', ')})`);
+  process.exit(2);
+}
 
 const lab = (...args) =>
   execFileSync('bash', [LAB_SH, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

@@ -29,8 +29,8 @@ export DRYDOCK_LAB_POOL=${DRYDOCK_LAB_POOL:-10.88.0.0/16}
 
 npm run --silent build || exit 1
 
-lab_up_before() {
-  bash lab/lab.sh status --json 2>/dev/null | node -e '
+lab_up_before() {   # $1 = lab.sh or mesh-lab.sh: is a lab up under the current names?
+  bash "lab/$1" status --json 2>/dev/null | node -e '
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       try { process.exit(JSON.parse(s).up ? 0 : 1); } catch { process.exit(1); }
     });'
@@ -41,9 +41,19 @@ take_lab_down() {
   if [ "$lab_used" = 1 ]; then
     echo "--- taking the bench lab down ($DRYDOCK_LAB_NAME)"
     bash lab/lab.sh down >/dev/null || echo "bench: lab.sh down failed; run it by hand" >&2
+    lab_used=0
   fi
 }
-trap take_lab_down EXIT
+mesh_used=0
+take_mesh_down() {
+  if [ "$mesh_used" = 1 ]; then
+    echo "--- taking the bench mesh lab down ($DRYDOCK_MESH_DIR)"
+    bash lab/mesh-haproxy.sh down >/dev/null 2>&1
+    bash lab/mesh-lab.sh down >/dev/null || echo "bench: mesh-lab.sh down failed; run it by hand" >&2
+    mesh_used=0
+  fi
+}
+trap 'take_mesh_down; take_lab_down' EXIT
 
 failed=()
 skipped=()
@@ -57,11 +67,12 @@ run() {   # $1 = name, rest = command
   else
     echo "--- $name: FAILED (exit $?)"
     failed+=("$name")
+    return 1
   fi
 }
 
 need_lab() {   # refuses a lab it did not bring up itself
-  if [ "$lab_used" = 0 ] && lab_up_before; then
+  if [ "$lab_used" = 0 ] && lab_up_before lab.sh; then
     echo "bench: a lab is already up at $DRYDOCK_LAB_DIR ($DRYDOCK_LAB_NAME); set DRYDOCK_LAB_* to other names" >&2
     return 1
   fi
@@ -89,32 +100,20 @@ else
   failed+=(checks-catalogue run-vs-ansible)
 fi
 
-mesh_used=0
-take_mesh_down() {
-  if [ "$mesh_used" = 1 ]; then
-    echo "--- taking the bench mesh lab down ($DRYDOCK_MESH_DIR)"
-    bash lab/mesh-haproxy.sh down >/dev/null 2>&1
-    bash lab/mesh-lab.sh down >/dev/null || echo "bench: mesh-lab.sh down failed; run it by hand" >&2
-  fi
-}
-trap 'take_mesh_down; take_lab_down' EXIT
-
 if [ "${BENCH_TRAFFIC:-0}" = 1 ]; then
   take_lab_down # the namespace lab's engines would take CPU from the VMs during the window
-  lab_used=0
   export DRYDOCK_MESH_DIR=${DRYDOCK_MESH_DIR:-/tmp/drydock-mesh-bench}
   export DRYDOCK_MESH_BRIDGE=${DRYDOCK_MESH_BRIDGE:-ddvbrb}
   export DRYDOCK_MESH_NET=${DRYDOCK_MESH_NET:-10.77.9}
   export DRYDOCK_MESH_TAP_PREFIX=${DRYDOCK_MESH_TAP_PREFIX:-ddvbt}
   export DRYDOCK_HAPROXY_SOCKET=$DRYDOCK_MESH_DIR/haproxy/admin.sock
   stamp=$(date +%Y%m%d-%H%M%S)
-  if [ -e "$DRYDOCK_MESH_DIR/state/nodes" ]; then # a lab under these names belongs to someone else
+  if lab_up_before mesh-lab.sh; then # a lab under these names belongs to someone else
     echo "bench: a mesh lab is already up at $DRYDOCK_MESH_DIR; set DRYDOCK_MESH_* to other names" >&2
     failed+=(traffic)
   else
     mesh_used=1
-    run mesh-lab-up bash -c 'bash lab/mesh-lab.sh deps && bash lab/mesh-lab.sh up --nodes 3 --managers 3'
-    if [[ " ${failed[*]} " != *" mesh-lab-up "* ]]; then
+    if run mesh-lab-up bash -c 'bash lab/mesh-lab.sh deps && bash lab/mesh-lab.sh up --nodes 3 --managers 3'; then
       noise=${BENCH_TRAFFIC_NOISE:-60}
       run traffic-drydock node bench/traffic/run-window.mjs --procedure drydock \
         --runbook runbooks/behind-haproxy.yaml --noise "$noise" --out "/tmp/drydock-traffic-drydock-$stamp"
